@@ -5,7 +5,7 @@
  *   sg:tenants                      set of tenant ids (global)
  *   sg:apikey:<sha256 hex>          hash tenant, label, created_at (global)
  *   sg:{t}:tenant                   hash timezone, default_currency, created_at
- *   sg:{t}:stores                   hash store_id -> store JSON
+ *   sg:{t}:store:<store_id>         hash external_id, name, timezone, address, lat, lon, ...
  *   sg:{t}:profile:<prof_id>        hash profile fields + purchase stats
  *   sg:{t}:profile_email            hash email -> prof_id (uniqueness)
  *   sg:{t}:profile_phone            hash phone -> prof_id (uniqueness)

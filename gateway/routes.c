@@ -1,0 +1,122 @@
+/*
+ * The route table: core routes, then one line per dialect. Adding a dialect
+ * is its file in dialects/ plus its line in route_sets[].
+ */
+#include <evhtp.h>
+#include <string.h>
+
+#include "dialects/dialect.h"
+#include "handlers.h"
+#include "request.h"
+#include "router.h"
+
+static const struct sg_route core_routes[] = {
+	{htp_method_GET, "/healthz", health_live, 0, NULL},
+	{htp_method_GET, "/readyz", health_ready, 0, NULL},
+	{htp_method_GET, "/metrics", metrics_get, 0, NULL},
+	{htp_method_POST, "/admin/v1/tenants", admin_tenant_create, SG_ROUTE_JSON | SG_ROUTE_ADMIN,
+	 NULL},
+	{htp_method_POST, "/admin/v1/tenants/{tenant}/keys", admin_key_create,
+	 SG_ROUTE_JSON | SG_ROUTE_ADMIN, NULL},
+};
+
+struct route_set {
+	const struct sg_route *routes;
+	const size_t *n;
+};
+
+static const size_t core_nroutes = sizeof(core_routes) / sizeof(core_routes[0]);
+
+static const struct route_set route_sets[] = {
+	{core_routes, &core_nroutes},
+	{noticia_routes, &noticia_nroutes},
+};
+
+#define NSETS (sizeof(route_sets) / sizeof(route_sets[0]))
+
+size_t
+router_count(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < NSETS; i++) {
+		n += *route_sets[i].n;
+	}
+	return n;
+}
+
+const struct sg_route *
+router_get(size_t idx)
+{
+	size_t i;
+
+	for (i = 0; i < NSETS; i++) {
+		if (idx < *route_sets[i].n) {
+			return &route_sets[i].routes[idx];
+		}
+		idx -= *route_sets[i].n;
+	}
+	return NULL;
+}
+
+/* Matches pattern against path; fills params into r when r is not NULL. */
+static int
+pattern_match(const char *pat, const char *path, size_t len, struct sg_req *r)
+{
+	const char *p = path, *end = path + len;
+	size_t np = 0;
+
+	while (*pat) {
+		if (*pat == '{') {
+			const char *close = strchr(pat, '}');
+			const char *seg = p;
+			while (p < end && *p != '/') {
+				p++;
+			}
+			if (p == seg || np >= SG_REQ_MAX_PARAMS) {
+				return 0;
+			}
+			if (r) {
+				r->params[np] = arena_strndup(&r->arena, seg, (size_t)(p - seg));
+			}
+			np++;
+			pat = close + 1;
+			continue;
+		}
+		if (p >= end || *p != *pat) {
+			return 0;
+		}
+		p++;
+		pat++;
+	}
+	if (p != end) {
+		return 0;
+	}
+	if (r) {
+		r->nparams = np;
+	}
+	return 1;
+}
+
+int
+router_match(struct sg_req *r, int method, const char *path, size_t len)
+{
+	size_t i, n = router_count();
+	int path_seen = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct sg_route *rt = router_get(i);
+		if (!pattern_match(rt->pattern, path, len, NULL)) {
+			continue;
+		}
+		path_seen = 1;
+		if (rt->method != method) {
+			continue;
+		}
+		pattern_match(rt->pattern, path, len, r);
+		r->route = rt;
+		r->route_index = (int)i;
+		return SG_ROUTE_FOUND;
+	}
+	return path_seen ? SG_ROUTE_NO_METHOD : SG_ROUTE_NO_PATH;
+}
