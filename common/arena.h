@@ -14,13 +14,19 @@ struct sg_arena {
 /* Prepares an empty arena; allocates nothing until the first alloc. */
 void arena_init(struct sg_arena *a, size_t chunk_size);
 
-/* Frees every chunk but the first, which is kept (zero cost reuse). */
+/*
+ * Frees every chunk but one regular-size chunk, which is kept and emptied
+ * (zero cost reuse); chunks of big allocations are always freed.
+ */
 void arena_reset(struct sg_arena *a);
 
 /* Frees every chunk. The arena may be reused after arena_init. Accepts NULL. */
 void arena_finish(struct sg_arena *a);
 
-/* Returns len bytes aligned to 16, or NULL when out of memory. */
+/*
+ * Returns len bytes aligned to 16, or NULL when out of memory. An
+ * allocation over half the chunk size gets a chunk of its own.
+ */
 void *arena_alloc(struct sg_arena *a, size_t len);
 
 /* Copies len bytes of s and appends a NUL. Returns NULL when out of memory. */
