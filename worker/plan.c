@@ -1,0 +1,486 @@
+/* The apply plan: keys and ops of one event, and their EVALSHA form. */
+#include "plan.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+#define PLAN_ARENA_CHUNK 16384
+#define PLAN_HEAD_ARGS 10 /* EVALSHA sha numkeys, KEYS[1..2], ARGV[1..5] */
+
+static uint64_t
+hash_str(uint64_t h, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	}
+	return h;
+}
+
+static uint64_t
+hash_incr(uint32_t key, const char *field)
+{
+	uint64_t h = 14695981039346656037ULL ^ key;
+
+	return hash_str(h * 1099511628211ULL, field);
+}
+
+/* Grows *v (elements of size sz) to hold at least need; returns 0 or -1. */
+static int
+grow(void **v, size_t *cap, size_t need, size_t sz)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *nv = NULL;
+
+	if (need <= *cap) {
+		return 0;
+	}
+	while (ncap < need) {
+		ncap *= 2;
+	}
+	nv = realloc(*v, ncap * sz);
+	if (nv == NULL) {
+		return -1;
+	}
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+void
+plan_init(struct sg_plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	arena_init(&p->arena, PLAN_ARENA_CHUNK);
+}
+
+void
+plan_finish(struct sg_plan *p)
+{
+	if (p == NULL) {
+		return;
+	}
+	arena_finish(&p->arena);
+	free(p->keys);
+	free(p->ops);
+	free(p->key_slots);
+	free(p->incr_slots);
+	free(p->argv);
+	free(p->argvlen);
+	free(p->lua_key);
+	memset(p, 0, sizeof(*p));
+}
+
+int
+plan_reset(struct sg_plan *p, const char *tenant, int64_t q)
+{
+	if (!keys_tenant_valid(tenant)) {
+		return SG_EINVAL;
+	}
+	arena_reset(&p->arena);
+	snprintf(p->tenant, sizeof(p->tenant), "%s", tenant);
+	p->q = q;
+	p->nkeys = 0;
+	p->nops = 0;
+	if (p->key_slots != NULL) {
+		memset(p->key_slots, 0, p->key_slots_cap * sizeof(*p->key_slots));
+	}
+	if (p->incr_slots != NULL) {
+		memset(p->incr_slots, 0, p->incr_slots_cap * sizeof(*p->incr_slots));
+	}
+	p->upsert_key = NULL;
+	p->contrib_old = NULL;
+	p->contrib_old_len = 0;
+	p->contrib_new = NULL;
+	return 0;
+}
+
+/* Slot of name in key_slots: its index + 1 is there, or the slot is 0. */
+static size_t
+key_slot(const struct sg_plan *p, const char *name)
+{
+	size_t mask = p->key_slots_cap - 1;
+	size_t i = hash_str(14695981039346656037ULL, name) & mask;
+
+	while (p->key_slots[i] != 0 && strcmp(p->keys[p->key_slots[i] - 1], name) != 0) {
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+/* Slot of (key, field) in incr_slots. */
+static size_t
+incr_slot(const struct sg_plan *p, uint32_t key, const char *field)
+{
+	size_t mask = p->incr_slots_cap - 1;
+	size_t i = hash_incr(key, field) & mask;
+	const struct sg_op *op = NULL;
+
+	while (p->incr_slots[i] != 0) {
+		op = &p->ops[p->incr_slots[i] - 1];
+		if (op->key == key && strcmp(op->field, field) == 0) {
+			break;
+		}
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+/* Doubles a slot table when it is half full, re-inserting every entry. */
+static int
+key_slots_grow(struct sg_plan *p)
+{
+	size_t ncap = p->key_slots_cap ? p->key_slots_cap * 2 : 64;
+	uint32_t *old = p->key_slots;
+
+	if ((p->nkeys + 1) * 2 <= p->key_slots_cap) {
+		return 0;
+	}
+	p->key_slots = calloc(ncap, sizeof(*p->key_slots));
+	if (p->key_slots == NULL) {
+		p->key_slots = old;
+		return SG_ENOMEM;
+	}
+	p->key_slots_cap = ncap;
+	for (size_t k = 0; k < p->nkeys; k++) {
+		p->key_slots[key_slot(p, p->keys[k])] = (uint32_t)k + 1;
+	}
+	free(old);
+	return 0;
+}
+
+static int
+incr_slots_grow(struct sg_plan *p, size_t nincr)
+{
+	size_t ncap = p->incr_slots_cap ? p->incr_slots_cap * 2 : 256;
+	uint32_t *old = p->incr_slots;
+
+	if ((nincr + 1) * 2 <= p->incr_slots_cap) {
+		return 0;
+	}
+	p->incr_slots = calloc(ncap, sizeof(*p->incr_slots));
+	if (p->incr_slots == NULL) {
+		p->incr_slots = old;
+		return SG_ENOMEM;
+	}
+	p->incr_slots_cap = ncap;
+	for (size_t k = 0; k < p->nops; k++) {
+		if (p->ops[k].code == SG_OP_INCR) {
+			p->incr_slots[incr_slot(p, p->ops[k].key, p->ops[k].field)] =
+			    (uint32_t)k + 1;
+		}
+	}
+	free(old);
+	return 0;
+}
+
+int
+plan_key_find(const struct sg_plan *p, const char *name)
+{
+	size_t i = 0;
+
+	if (p->key_slots_cap == 0) {
+		return -1;
+	}
+	i = key_slot(p, name);
+	return p->key_slots[i] ? (int)p->key_slots[i] - 1 : -1;
+}
+
+int
+plan_key(struct sg_plan *p, const char *name)
+{
+	int k = plan_key_find(p, name);
+	char *copy = NULL;
+
+	if (k >= 0) {
+		return k;
+	}
+	if (key_slots_grow(p) < 0 ||
+	    grow((void **)&p->keys, &p->keys_cap, p->nkeys + 1, sizeof(*p->keys)) < 0) {
+		return SG_ENOMEM;
+	}
+	copy = arena_strdup(&p->arena, name);
+	if (copy == NULL) {
+		return SG_ENOMEM;
+	}
+	p->keys[p->nkeys] = copy;
+	p->key_slots[key_slot(p, copy)] = (uint32_t)p->nkeys + 1;
+	return (int)p->nkeys++;
+}
+
+/* Appends an op with a copied field and value; returns it or NULL. */
+static struct sg_op *
+op_append(struct sg_plan *p, enum sg_op_code code, int key, const char *field, const char *value)
+{
+	struct sg_op *op = NULL;
+
+	if (grow((void **)&p->ops, &p->ops_cap, p->nops + 1, sizeof(*p->ops)) < 0) {
+		return NULL;
+	}
+	op = &p->ops[p->nops];
+	op->code = (char)code;
+	op->key = (uint32_t)key;
+	op->delta = 0;
+	op->field = arena_strdup(&p->arena, field);
+	op->value = value ? arena_strdup(&p->arena, value) : NULL;
+	if (op->field == NULL || (value != NULL && op->value == NULL)) {
+		return NULL;
+	}
+	p->nops++;
+	return op;
+}
+
+int
+plan_incr(struct sg_plan *p, int key, const char *field, int64_t delta)
+{
+	size_t i = 0;
+	struct sg_op *op = NULL;
+
+	if (delta == 0) {
+		return 0;
+	}
+	if (incr_slots_grow(p, p->nops) < 0) {
+		return SG_ENOMEM;
+	}
+	i = incr_slot(p, (uint32_t)key, field);
+	if (p->incr_slots[i] != 0) {
+		op = &p->ops[p->incr_slots[i] - 1];
+		op->delta += delta;
+		return 0;
+	}
+	op = op_append(p, SG_OP_INCR, key, field, NULL);
+	if (op == NULL) {
+		return SG_ENOMEM;
+	}
+	op->delta = delta;
+	p->incr_slots[i] = (uint32_t)p->nops;
+	return 0;
+}
+
+int
+plan_op(struct sg_plan *p, enum sg_op_code code, int key, const char *field, const char *value)
+{
+	return op_append(p, code, key, field, value) ? 0 : SG_ENOMEM;
+}
+
+const struct sg_op *
+plan_find_incr(const struct sg_plan *p, const char *name, const char *field)
+{
+	int k = plan_key_find(p, name);
+	size_t i = 0;
+
+	if (k < 0 || p->incr_slots_cap == 0) {
+		return NULL;
+	}
+	i = incr_slot(p, (uint32_t)k, field);
+	return p->incr_slots[i] ? &p->ops[p->incr_slots[i] - 1] : NULL;
+}
+
+char *
+plan_printf(struct sg_plan *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n = 0;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		return NULL;
+	}
+	s = arena_alloc(&p->arena, (size_t)n + 1);
+	if (s == NULL) {
+		return NULL;
+	}
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+static int
+op_sent(const struct sg_op *op)
+{
+	return op->code != SG_OP_INCR || op->delta != 0;
+}
+
+/* Appends one argument; the vector was sized beforehand. */
+static void
+arg_push(struct sg_plan *p, size_t *argc, const char *s, size_t len)
+{
+	p->argv[*argc] = s;
+	p->argvlen[*argc] = len;
+	(*argc)++;
+}
+
+static void
+arg_push_str(struct sg_plan *p, size_t *argc, const char *s)
+{
+	arg_push(p, argc, s, strlen(s));
+}
+
+/* Pushes "sg:{T}:<name>" (copied into the arena). */
+static int
+arg_push_key(struct sg_plan *p, size_t *argc, const char *name)
+{
+	char full[SG_KEY_MAX];
+	size_t len = keys_tenant(full, sizeof(full), p->tenant, name);
+	char *copy = NULL;
+
+	if (len == 0) {
+		return SG_ETOOLARGE;
+	}
+	copy = arena_strndup(&p->arena, full, len);
+	if (copy == NULL) {
+		return SG_ENOMEM;
+	}
+	arg_push(p, argc, copy, len);
+	return 0;
+}
+
+/* Pushes the full key of every used key, numbering them from KEYS[3]. */
+static int
+argv_keys(struct sg_plan *p, size_t *argc, int *nused)
+{
+	int rc = arg_push_key(p, argc, "applied");
+
+	if (rc == 0) {
+		rc = arg_push_key(p, argc, "contrib");
+	}
+	*nused = 2;
+	for (size_t k = 0; k < p->nkeys && rc == 0; k++) {
+		if (p->lua_key[k] == 0) {
+			continue;
+		}
+		p->lua_key[k] = ++(*nused);
+		rc = arg_push_key(p, argc, p->keys[k]);
+	}
+	return rc;
+}
+
+/* Pushes the four arguments of every sent op. */
+static int
+argv_ops(struct sg_plan *p, size_t *argc)
+{
+	const struct sg_op *op = NULL;
+	const char *code = NULL;
+	const char *idx = NULL;
+	const char *val = NULL;
+
+	for (size_t i = 0; i < p->nops; i++) {
+		op = &p->ops[i];
+		if (!op_sent(op)) {
+			continue;
+		}
+		idx = plan_printf(p, "%d", p->lua_key[op->key]);
+		val = op->code == SG_OP_INCR ? plan_printf(p, "%" PRId64, op->delta) : op->value;
+		code = plan_printf(p, "%c", op->code);
+		if (idx == NULL || val == NULL || code == NULL) {
+			return SG_ENOMEM;
+		}
+		arg_push(p, argc, code, 1);
+		arg_push_str(p, argc, idx);
+		arg_push_str(p, argc, op->field);
+		arg_push_str(p, argc, val);
+	}
+	return 0;
+}
+
+/* Marks used keys in lua_key (1) and counts the sent ops. */
+static int
+argv_prepare(struct sg_plan *p, size_t *nsent)
+{
+	if (grow((void **)&p->lua_key, &p->lua_key_cap, p->nkeys + 1, sizeof(*p->lua_key)) < 0) {
+		return SG_ENOMEM;
+	}
+	memset(p->lua_key, 0, p->nkeys * sizeof(*p->lua_key));
+	*nsent = 0;
+	for (size_t i = 0; i < p->nops; i++) {
+		if (op_sent(&p->ops[i])) {
+			p->lua_key[p->ops[i].key] = 1;
+			(*nsent)++;
+		}
+	}
+	return 0;
+}
+
+/* Sizes argv and argvlen (kept the same capacity) for n arguments. */
+static int
+argv_reserve(struct sg_plan *p, size_t n)
+{
+	size_t cap = p->argv_cap;
+
+	if (grow((void **)&p->argv, &cap, n, sizeof(*p->argv)) < 0) {
+		return SG_ENOMEM;
+	}
+	if (cap != p->argv_cap) {
+		size_t *nl = realloc(p->argvlen, cap * sizeof(*p->argvlen));
+
+		if (nl == NULL) {
+			return SG_ENOMEM;
+		}
+		p->argvlen = nl;
+		p->argv_cap = cap;
+	}
+	return 0;
+}
+
+/* Pushes ARGV[1..5]: mode, q, upsert key, expected and new contrib. */
+static int
+argv_head(struct sg_plan *p, size_t *argc)
+{
+	const char *q = plan_printf(p, "%" PRId64, p->q);
+
+	if (q == NULL) {
+		return SG_ENOMEM;
+	}
+	arg_push_str(p, argc, "apply");
+	arg_push_str(p, argc, q);
+	arg_push_str(p, argc, p->upsert_key ? p->upsert_key : "");
+	arg_push(p, argc, p->contrib_old ? p->contrib_old : "", p->contrib_old_len);
+	arg_push_str(p, argc, p->contrib_new ? p->contrib_new : "");
+	return 0;
+}
+
+int
+plan_argv(struct sg_plan *p, const char *sha, const char ***argv, const size_t **argvlen)
+{
+	size_t nsent = 0;
+	size_t argc = 0;
+	size_t at_numkeys = 0;
+	int nused = 0;
+	int rc = argv_prepare(p, &nsent);
+
+	if (rc == 0) {
+		rc = argv_reserve(p, PLAN_HEAD_ARGS + p->nkeys + 4 * nsent);
+	}
+	if (rc < 0) {
+		return rc;
+	}
+	arg_push_str(p, &argc, "EVALSHA");
+	arg_push_str(p, &argc, sha);
+	at_numkeys = argc++;
+	rc = argv_keys(p, &argc, &nused);
+	if (rc == 0) {
+		rc = argv_head(p, &argc);
+	}
+	if (rc == 0) {
+		rc = argv_ops(p, &argc);
+	}
+	if (rc == 0) {
+		p->argv[at_numkeys] = plan_printf(p, "%d", nused);
+		rc = p->argv[at_numkeys] ? 0 : SG_ENOMEM;
+	}
+	if (rc < 0) {
+		return rc;
+	}
+	p->argvlen[at_numkeys] = strlen(p->argv[at_numkeys]);
+	*argv = p->argv;
+	*argvlen = p->argvlen;
+	return (int)argc;
+}

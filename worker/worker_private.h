@@ -1,0 +1,106 @@
+/*
+ * Inside of a worker process, shared by worker.c (the loop), batch.c
+ * (apply + ack), reclaim.c (dead consumers, dead letters) and trim.c.
+ */
+#ifndef SALESGATE_WORKER_WORKER_PRIVATE_H
+#define SALESGATE_WORKER_WORKER_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "event.h"
+#include "plan.h"
+#include "rconn.h"
+#include "tenants.h"
+#include "worker.h"
+
+struct redisReply;
+
+enum sg_item_state {
+	SG_ITEM_TODO = 0,   /* decoded, to apply */
+	SG_ITEM_DONE,       /* applied now or before: XACK */
+	SG_ITEM_FAILED,     /* left pending: reclaimed and retried later */
+	SG_ITEM_DEADLETTER, /* to move to the dead-letter stream */
+	SG_ITEM_DEAD,       /* dead-lettered (the script acknowledged it) */
+};
+
+/* One stream entry of a batch. Strings point into the reply it came from. */
+struct sg_item {
+	struct sg_tenant *tenant; /* stream it came from */
+	const char *id;           /* stream entry id */
+	const char *e;            /* msgpack event; NULL when the entry has none */
+	size_t elen;              /* length of e */
+	int64_t q;                /* tenant sequence number (field q) */
+	int deliveries;           /* delivery count when known, else 0 */
+	enum sg_item_state state; /* what happens to it next */
+	const char *reason;       /* SG_ITEM_DEADLETTER: why (arena or static) */
+	const char *contrib;      /* stored contrib record of an UPSERT (arena); NULL none */
+	size_t contrib_len;       /* length of contrib */
+	struct sg_event ev;       /* decoded event (arena) */
+};
+
+/* The entries being applied together, and the memory they decode into. */
+struct sg_batch {
+	struct sg_item *v;     /* items */
+	size_t n;              /* items used */
+	size_t cap;            /* items allocated */
+	struct sg_arena arena; /* decoded events, reasons, contrib copies */
+};
+
+struct sg_worker {
+	const struct sg_worker_opts *opts; /* borrowed */
+	volatile sig_atomic_t *stop;       /* set by the signal handler */
+	struct sg_rconn rc;                /* the Redis connection */
+	struct sg_tenants tenants;         /* streams consumed */
+	struct sg_plan plan;               /* reused for every event */
+	struct sg_batch batch;             /* reused for every batch */
+	int64_t applied;                   /* events applied since start (stats) */
+};
+
+/* Prepares an empty batch; allocates nothing. */
+void batch_init(struct sg_batch *b);
+
+/* Frees the batch. Accepts NULL. */
+void batch_finish(struct sg_batch *b);
+
+/* Empties the batch, keeping its memory. */
+void batch_reset(struct sg_batch *b);
+
+/* Appends a zeroed item. Returns it, or NULL when out of memory. */
+struct sg_item *batch_push(struct sg_batch *b);
+
+/*
+ * Adds the entries of an XREADGROUP / XCLAIM / XRANGE entry array
+ * ([[id, [field, value, ...]], ...]) of tenant t. The reply must outlive
+ * the batch run. Entries without e or q are marked for the dead-letter
+ * stream; deleted ones (nil fields) are acknowledged. state is the initial
+ * state of well-formed entries (SG_ITEM_TODO, or SG_ITEM_DEADLETTER with
+ * reason). Returns the id of the last entry (in the reply) or NULL when none.
+ */
+const char *batch_add_entries(struct sg_batch *b, struct sg_tenant *t,
+                              const struct redisReply *entries, int deliveries,
+                              enum sg_item_state state, const char *reason);
+
+/*
+ * Decodes, applies (pipelined EVALSHA, NOSCRIPT and "stale" retried),
+ * dead-letters and acknowledges (one XACK per stream) every item of w's
+ * batch. Returns 0, or SG_EUNAVAIL when the connection broke (the
+ * unacknowledged entries stay pending and are read again).
+ */
+int batch_run(struct sg_worker *w);
+
+/*
+ * Reclaims tenant t's entries idle for claim_idle_ms: dead-letters those
+ * delivered max_deliveries times or more, claims and applies the rest.
+ * Returns 0 or SG_EUNAVAIL.
+ */
+int reclaim_tenant(struct sg_worker *w, struct sg_tenant *t);
+
+/*
+ * Trims tenant t's stream with XTRIM MINID below the lowest entry any
+ * consumer group still needs. Returns 0 or SG_EUNAVAIL.
+ */
+int trim_tenant(struct sg_worker *w, struct sg_tenant *t);
+
+#endif
