@@ -58,19 +58,13 @@ batch_push(struct sg_batch *b)
 	return &b->v[b->n++];
 }
 
-/* Value of name in a flat [field, value, ...] reply, or NULL. */
+/* String value of field name of a stream entry, or NULL. */
 static const redisReply *
 entry_field(const redisReply *fields, const char *name)
 {
-	for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-		const redisReply *f = fields->element[i];
+	const redisReply *v = rconn_field(fields, name);
 
-		if (f->type == REDIS_REPLY_STRING && strcmp(f->str, name) == 0 &&
-		    fields->element[i + 1]->type == REDIS_REPLY_STRING) {
-			return fields->element[i + 1];
-		}
-	}
-	return NULL;
+	return v != NULL && v->type == REDIS_REPLY_STRING ? v : NULL;
 }
 
 /* Parses the q field: 1 .. SETBIT's largest offset. Returns 0 or -1. */
@@ -341,39 +335,26 @@ item_deliveries(struct sg_worker *w, const struct sg_item *it)
 	return n;
 }
 
-/* Calls apply.lua "deadletter" for one item. Returns the reply or NULL (broken). */
-static redisReply *
-item_deadletter_call(struct sg_worker *w, const struct sg_item *it, const char *deliveries)
+/* Moves one item to the dead-letter stream (acknowledging it) with apply.lua "deadletter". */
+static int
+item_deadletter(struct sg_worker *w, struct sg_item *it)
 {
 	char dl[SG_KEY_MAX];
-	const char *e = it->e ? it->e : "";
+	char deliveries[16];
+	redisReply *r = NULL;
 
 	keys_tenant(dl, sizeof(dl), it->tenant->id, "deadletter");
-	const char *argv[] = {"EVALSHA", w->rc.sha,    "2",       it->tenant->stream,
-	                      dl,        "deadletter", SG_GROUP,  it->id,
-	                      e,         it->reason,   deliveries};
+	snprintf(deliveries, sizeof(deliveries), "%d", item_deliveries(w, it));
+	const char *argv[] = {"EVALSHA",    "",       "2",    it->tenant->stream, dl,
+	                      "deadletter", SG_GROUP, it->id, it->e ? it->e : "", it->reason,
+	                      deliveries};
 	size_t argvlen[sizeof(argv) / sizeof(argv[0])];
 
 	for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++) {
 		argvlen[i] = strlen(argv[i]);
 	}
-	argvlen[8] = it->e ? it->elen : 0;
-	return rconn_call(&w->rc, (int)(sizeof(argv) / sizeof(argv[0])), argv, argvlen);
-}
-
-/* Moves one item to the dead-letter stream (acknowledging it). */
-static int
-item_deadletter(struct sg_worker *w, struct sg_item *it)
-{
-	char deliveries[16];
-	redisReply *r = NULL;
-
-	snprintf(deliveries, sizeof(deliveries), "%d", item_deliveries(w, it));
-	r = item_deadletter_call(w, it, deliveries);
-	if (rconn_is_error(r, "NOSCRIPT") && rconn_load_script(&w->rc) == 0) {
-		freeReplyObject(r);
-		r = item_deadletter_call(w, it, deliveries);
-	}
+	argvlen[8] = it->e ? it->elen : 0; /* msgpack: binary */
+	r = rconn_eval_apply(&w->rc, (int)(sizeof(argv) / sizeof(argv[0])), argv, argvlen);
 	if (r == NULL) {
 		return SG_EUNAVAIL;
 	}

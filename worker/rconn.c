@@ -54,9 +54,8 @@ rconn_set_timeout(struct sg_rconn *rc, int ms)
 	}
 }
 
-/* Sleeps ms in short slices so a stop request is seen soon. */
-static void
-sleep_ms(int ms, volatile sig_atomic_t *stop)
+void
+rconn_sleep_ms(int ms, volatile sig_atomic_t *stop)
 {
 	struct timespec ts = {0, 0};
 
@@ -111,7 +110,7 @@ rconn_reconnect(struct sg_rconn *rc, volatile sig_atomic_t *stop)
 		}
 		snprintf(delay, sizeof(delay), "%d", rc->backoff_ms);
 		log_warn("redis connect failed", "addr", addr, "err", err, "retry_ms", delay, NULL);
-		sleep_ms(rc->backoff_ms, stop);
+		rconn_sleep_ms(rc->backoff_ms, stop);
 		rc->backoff_ms *= 2;
 		if (rc->backoff_ms > SG_RCONN_BACKOFF_MAX_MS) {
 			rc->backoff_ms = SG_RCONN_BACKOFF_MAX_MS;
@@ -211,9 +210,43 @@ rconn_load_script(struct sg_rconn *rc)
 	return ok ? 0 : -1;
 }
 
+struct redisReply *
+rconn_eval_apply(struct sg_rconn *rc, int argc, const char **argv, size_t *argvlen)
+{
+	redisReply *r = NULL;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		argv[1] = rc->sha;
+		argvlen[1] = strlen(rc->sha);
+		r = rconn_call(rc, argc, argv, argvlen);
+		if (attempt > 0 || !rconn_is_error(r, "NOSCRIPT")) {
+			break;
+		}
+		freeReplyObject(r);
+		r = NULL;
+		if (rconn_load_script(rc) < 0) {
+			break;
+		}
+	}
+	return r;
+}
+
 int
 rconn_is_error(const struct redisReply *reply, const char *prefix)
 {
 	return reply != NULL && reply->type == REDIS_REPLY_ERROR &&
 	       strncmp(reply->str, prefix, strlen(prefix)) == 0;
+}
+
+const struct redisReply *
+rconn_field(const struct redisReply *reply, const char *name)
+{
+	for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i + 1 < reply->elements; i += 2) {
+		const redisReply *f = reply->element[i];
+
+		if (f->type == REDIS_REPLY_STRING && strcmp(f->str, name) == 0) {
+			return reply->element[i + 1];
+		}
+	}
+	return NULL;
 }

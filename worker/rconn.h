@@ -67,8 +67,26 @@ int rconn_append(struct sg_rconn *rc, int argc, const char **argv, const size_t 
 /* Reads the next pipelined reply (caller frees). NULL when broken. */
 struct redisReply *rconn_reply(struct sg_rconn *rc);
 
+/*
+ * Runs EVALSHA of apply.lua: argv[0] must be "EVALSHA"; argv[1] / argvlen[1]
+ * are set here to the loaded SHA. On NOSCRIPT (script cache flushed) it
+ * loads the script and retries once. Returns the reply (caller frees) or
+ * NULL when the connection broke.
+ */
+struct redisReply *rconn_eval_apply(struct sg_rconn *rc, int argc, const char **argv,
+                                    size_t *argvlen);
+
 /* SCRIPT LOAD apply.lua into rc->sha. Returns 0, or -1 (logged). */
 int rconn_load_script(struct sg_rconn *rc);
+
+/*
+ * Value of field name in a flat [field, value, ...] reply (stream entry
+ * fields, XINFO records), or NULL. Borrowed from reply.
+ */
+const struct redisReply *rconn_field(const struct redisReply *reply, const char *name);
+
+/* Sleeps ms in short slices, returning early once *stop is set. */
+void rconn_sleep_ms(int ms, volatile sig_atomic_t *stop);
 
 /* 1 when reply is an error starting with prefix ("NOSCRIPT", "BUSYGROUP"). */
 int rconn_is_error(const struct redisReply *reply, const char *prefix);

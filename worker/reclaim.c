@@ -2,9 +2,10 @@
  * Reclaim: entries pending longer than --claim-idle-ms belong to a consumer
  * that died (or to a batch that failed). Those delivered --max-deliveries
  * times go to the dead-letter stream; the others are claimed (XCLAIM, which
- * counts one more delivery) and applied here. Also forgets consumers that
- * have nothing pending and have not been seen for an hour, so restarts with
- * fresh names do not pile up in the group.
+ * counts one more delivery) and applied here. Also forgets consumers with
+ * nothing pending and no delivery for an hour, so restarts with fresh names
+ * do not pile up in the group; the check and the delete are one script
+ * (apply.lua "forget"), and a live consumer is recreated by its next read.
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -159,43 +160,64 @@ pending_idle(struct sg_worker *w, struct sg_tenant *t)
 	                   NULL);
 }
 
-/* Deletes the group's consumers with nothing pending that have been gone an hour. */
+/*
+ * 1 when consumer record c (XINFO CONSUMERS) looks forgettable: nothing
+ * pending, idle an hour, not us. apply.lua checks again atomically.
+ */
+static int
+consumer_forgettable(const redisReply *c, const char *self)
+{
+	const redisReply *name = rconn_field(c, "name");
+	const redisReply *pending = rconn_field(c, "pending");
+	const redisReply *idle = rconn_field(c, "idle");
+
+	return name != NULL && name->type == REDIS_REPLY_STRING && pending != NULL &&
+	       pending->type == REDIS_REPLY_INTEGER && pending->integer == 0 && idle != NULL &&
+	       idle->type == REDIS_REPLY_INTEGER && idle->integer >= CONSUMER_FORGET_MS &&
+	       strcmp(name->str, self) != 0;
+}
+
+/* Deletes one consumer with apply.lua "forget" (which checks again, atomically). */
+static int
+forget_consumer(struct sg_worker *w, struct sg_tenant *t, const char *name)
+{
+	char idle[24];
+	const char *argv[] = {"EVALSHA", "", "1", t->stream, "forget", SG_GROUP, name, idle};
+	size_t argvlen[sizeof(argv) / sizeof(argv[0])];
+	redisReply *r = NULL;
+
+	snprintf(idle, sizeof(idle), "%lld", CONSUMER_FORGET_MS);
+	for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++) {
+		argvlen[i] = strlen(argv[i]);
+	}
+	r = rconn_eval_apply(&w->rc, (int)(sizeof(argv) / sizeof(argv[0])), argv, argvlen);
+	if (r == NULL) {
+		return SG_EUNAVAIL;
+	}
+	if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+		log_info("forgot idle consumer", "stream", t->stream, "consumer", name, NULL);
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
+/* Forgets the group's consumers with nothing pending, idle for an hour. */
 static int
 forget_consumers(struct sg_worker *w, struct sg_tenant *t)
 {
 	redisReply *r = rconn_callv(&w->rc, "XINFO", "CONSUMERS", t->stream, SG_GROUP, NULL);
-	redisReply *d = NULL;
+	int rc = 0;
 
 	if (r == NULL) {
 		return SG_EUNAVAIL;
 	}
-	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-		const redisReply *c = r->element[i];
-		const char *name = NULL;
-		long long pending = -1;
-		long long idle = -1;
-
-		for (size_t j = 0; c->type == REDIS_REPLY_ARRAY && j + 1 < c->elements; j += 2) {
-			const char *k = c->element[j]->str ? c->element[j]->str : "";
-			const redisReply *v = c->element[j + 1];
-
-			name = strcmp(k, "name") == 0 ? v->str : name;
-			pending = strcmp(k, "pending") == 0 ? v->integer : pending;
-			idle = strcmp(k, "idle") == 0 ? v->integer : idle;
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && rc == 0; i++) {
+		if (consumer_forgettable(r->element[i], w->opts->consumer)) {
+			rc = forget_consumer(w, t, rconn_field(r->element[i], "name")->str);
 		}
-		if (name == NULL || pending != 0 || idle < CONSUMER_FORGET_MS ||
-		    strcmp(name, w->opts->consumer) == 0) {
-			continue;
-		}
-		d = rconn_callv(&w->rc, "XGROUP", "DELCONSUMER", t->stream, SG_GROUP, name, NULL);
-		if (d == NULL) {
-			break;
-		}
-		log_info("forgot idle consumer", "stream", t->stream, "consumer", name, NULL);
-		freeReplyObject(d);
 	}
 	freeReplyObject(r);
-	return rconn_ok(&w->rc) ? 0 : SG_EUNAVAIL;
+	return rc;
 }
 
 /* One page of at most RECLAIM_COUNT idle entries. Sets *full when the page was full. */

@@ -49,19 +49,6 @@ id_next(struct stream_id id)
 	return id;
 }
 
-/* Field name of a flat [field, value, ...] reply, or NULL. */
-static const redisReply *
-info_field(const redisReply *info, const char *name)
-{
-	for (size_t i = 0; info->type == REDIS_REPLY_ARRAY && i + 1 < info->elements; i += 2) {
-		if (info->element[i]->type == REDIS_REPLY_STRING &&
-		    strcmp(info->element[i]->str, name) == 0) {
-			return info->element[i + 1];
-		}
-	}
-	return NULL;
-}
-
 /* Lowest pending id of group (XPENDING summary). Returns 0, -1 none, SG_EUNAVAIL. */
 static int
 group_lowest_pending(struct sg_worker *w, struct sg_tenant *t, const char *group,
@@ -85,9 +72,9 @@ group_lowest_pending(struct sg_worker *w, struct sg_tenant *t, const char *group
 static int
 group_needs(struct sg_worker *w, struct sg_tenant *t, const redisReply *g, struct stream_id *id)
 {
-	const redisReply *name = info_field(g, "name");
-	const redisReply *pending = info_field(g, "pending");
-	const redisReply *last = info_field(g, "last-delivered-id");
+	const redisReply *name = rconn_field(g, "name");
+	const redisReply *pending = rconn_field(g, "pending");
+	const redisReply *last = rconn_field(g, "last-delivered-id");
 
 	if (name == NULL || name->type != REDIS_REPLY_STRING || pending == NULL ||
 	    pending->type != REDIS_REPLY_INTEGER || last == NULL ||

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "error.h"
 #include "log.h"
@@ -15,14 +14,6 @@
 #define REFRESH_EVERY_US 2000000  /* re-read sg:tenants */
 #define MAINTAIN_EVERY_US 5000000 /* reclaim and trim */
 #define ERROR_PAUSE_MS 200        /* after an unexpected error reply */
-
-static void
-pause_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
 
 /* 1 when every stream is read with ">" (the read may block). */
 static int
@@ -132,7 +123,7 @@ worker_step(struct sg_worker *w)
 	if (r->type == REDIS_REPLY_ERROR) {
 		log_warn("XREADGROUP failed", "err", r->str, NULL);
 		rc = rconn_is_error(r, "NOGROUP") ? recreate_groups(w) : 0;
-		pause_ms(ERROR_PAUSE_MS);
+		rconn_sleep_ms(ERROR_PAUSE_MS, w->stop);
 		goto cleanup;
 	}
 	batch_reset(&w->batch);
@@ -178,7 +169,7 @@ worker_turn(struct sg_worker *w, int64_t *next_refresh, int64_t *next_maintain)
 		}
 	}
 	if (w->tenants.n == 0) {
-		pause_ms(w->opts->block_ms < 1000 ? w->opts->block_ms : 1000);
+		rconn_sleep_ms(w->opts->block_ms < 1000 ? w->opts->block_ms : 1000, w->stop);
 		return;
 	}
 	worker_step(w);

@@ -1,4 +1,4 @@
--- apply.lua: the worker's script. Two modes, chosen by ARGV[1].
+-- apply.lua: the worker's script. Three modes, chosen by ARGV[1].
 --
 -- "apply": applies one event's precomputed ops exactly once (worker/plan.h).
 --   KEYS[1] sg:{t}:applied   bitmap, bit q set once event q is applied
@@ -28,9 +28,35 @@
 --   XACKs the entry; only when that acknowledged it (so a race of two
 --   workers writes one record) XADDs id, e, reason, deliveries.
 --   Returns 1 when written, 0 when someone else had acknowledged it.
+--
+-- "forget": deletes a consumer that has nothing pending and has been idle
+--   long enough. Checking and deleting in one script matters: DELCONSUMER
+--   drops the consumer's pending entries, and between a separate check and
+--   the delete the consumer could have read some (Redis 7.0 counts idle from
+--   the last read that delivered something, so a live consumer of a quiet
+--   stream looks idle; it is recreated by its next read).
+--   KEYS[1] sg:{t}:stream; ARGV[2] group, ARGV[3] consumer, ARGV[4] min idle ms
+--   Returns 1 when deleted, else 0. Cost: O(consumers of the group).
 
 local mode = ARGV[1]
 local call = redis.call
+
+if mode == 'forget' then
+	for _, c in ipairs(call('XINFO', 'CONSUMERS', KEYS[1], ARGV[2])) do
+		local f = {}
+		for i = 1, #c, 2 do
+			f[c[i]] = c[i + 1]
+		end
+		if f.name == ARGV[3] then
+			if f.pending ~= 0 or f.idle < tonumber(ARGV[4]) then
+				return 0
+			end
+			call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[2], ARGV[3])
+			return 1
+		end
+	end
+	return 0
+end
 
 if mode == 'deadletter' then
 	if call('XACK', KEYS[1], ARGV[2], ARGV[3]) == 0 then
