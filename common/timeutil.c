@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define MS_PER_DAY INT64_C(86400000)
@@ -209,4 +211,28 @@ time_mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int
+time_zone_valid(const char *tz)
+{
+	char path[128];
+	struct stat st;
+	size_t i, n = strlen(tz);
+
+	if (n == 0 || n > 64 || tz[0] == '/' || strstr(tz, "..")) {
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		char c = tz[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '/' || c == '_' || c == '+' || c == '-')) {
+			return 0;
+		}
+	}
+	if (stat("/usr/share/zoneinfo", &st) != 0) {
+		return 1; /* no zone database to check against: the name is well formed */
+	}
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }

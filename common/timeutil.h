@@ -26,6 +26,13 @@ int64_t time_days_from_civil(int64_t y, unsigned m, unsigned d);
 /* Civil date of a day count since 1970-01-01. */
 void time_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 
+/*
+ * 1 when tz names an IANA time zone ("Europe/Paris", "UTC"): a safe name
+ * (letters, digits, "/_+-", no "..") that exists in the system zone
+ * database when one is installed (/usr/share/zoneinfo).
+ */
+int time_zone_valid(const char *tz);
+
 /* Current wall clock, UTC epoch ms. */
 int64_t time_now_ms(void);
 

@@ -227,7 +227,10 @@ admin_tenant_create(struct sg_req *r)
 	    !keys_tenant_valid(op->tenant)) {
 		error_add(&err, "id", "must be 1-64 characters of a-z, 0-9, _ and -");
 	}
-	jsonv_string(root, NULL, "timezone", 1, 64, &r->arena, &op->timezone, &err);
+	if (jsonv_string(root, NULL, "timezone", 1, 64, &r->arena, &op->timezone, &err) == 1 &&
+	    !time_zone_valid(op->timezone)) {
+		error_add(&err, "timezone", "must be an IANA time zone such as Europe/Paris");
+	}
 	if (jsonv_string(root, NULL, "default_currency", 1, 3, &r->arena, &op->currency, &err) ==
 		    1 &&
 	    money_currency_exponent(op->currency) < 0) {

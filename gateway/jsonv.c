@@ -36,6 +36,65 @@ json_depth_ok(const char *p, size_t len)
 	return 1;
 }
 
+struct frame {
+	int is_array;
+	size_t index;  /* arrays: current element */
+	char key[64];  /* objects: current member ("" before the first) */
+};
+
+/* Appends one frame to a JSON path ("a.b[2]"). */
+static void
+path_append(char *out, size_t outlen, const struct frame *f)
+{
+	size_t n = strlen(out);
+
+	if (f->is_array) {
+		snprintf(out + n, outlen - n, "[%zu]", f->index);
+	} else if (f->key[0]) {
+		snprintf(out + n, outlen - n, "%s%s", n ? "." : "", f->key);
+	}
+}
+
+/*
+ * The path of the value being read at byte pos of JSON text (a light
+ * tokenizer over what jansson already accepted up to there), so that an
+ * error jansson reports by position, such as an integer beyond 64 bits,
+ * still names its field.
+ */
+static void
+path_at(const char *p, size_t pos, char *out, size_t outlen)
+{
+	struct frame st[SG_JSON_MAX_DEPTH + 1];
+	int depth = 0;
+	size_t i, start = 0, end = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < pos; i++) {
+		char c = p[i];
+		if (c == '"') {
+			start = ++i;
+			while (i < pos && p[i] != '"') {
+				i += p[i] == '\\' ? 2 : 1;
+			}
+			end = i;
+		} else if (c == ':' && depth > 0 && !st[depth - 1].is_array) {
+			size_t n = end - start < 63 ? end - start : 63;
+			memcpy(st[depth - 1].key, p + start, n);
+			st[depth - 1].key[n] = '\0';
+		} else if ((c == '{' || c == '[') && depth <= SG_JSON_MAX_DEPTH) {
+			memset(&st[depth], 0, sizeof(st[depth]));
+			st[depth++].is_array = c == '[';
+		} else if ((c == '}' || c == ']') && depth > 0) {
+			depth--;
+		} else if (c == ',' && depth > 0 && st[depth - 1].is_array) {
+			st[depth - 1].index++;
+		}
+	}
+	for (i = 0; i < (size_t)depth; i++) {
+		path_append(out, outlen, &st[i]);
+	}
+}
+
 json_t *
 jsonv_parse(const char *body, size_t len, struct sg_error *err)
 {
@@ -51,6 +110,13 @@ jsonv_parse(const char *body, size_t len, struct sg_error *err)
 		return NULL;
 	}
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root && strstr(jerr.text, "too big")) {
+		char path[128];
+		path_at(body, (size_t)jerr.position < len ? (size_t)jerr.position : len, path,
+			sizeof(path));
+		error_add(err, path[0] ? path : "body", "integer out of range (beyond 64 bits)");
+		return NULL;
+	}
 	if (!root) {
 		error_add(err, "body", "invalid JSON at line %d column %d: %s", jerr.line,
 			  jerr.column, jerr.text);

@@ -95,12 +95,29 @@ metrics_count_events(uint64_t accepted, uint64_t duplicates)
 	atomic_fetch_add_explicit(&events_duplicate, duplicates, memory_order_relaxed);
 }
 
+/*
+ * The route pattern as a label value, "{name}" written ":name" so label
+ * values carry no braces ("/admin/v1/tenants/:tenant/keys").
+ */
 static const char *
-route_label(size_t i)
+route_label(size_t i, char *out, size_t outlen)
 {
 	const struct sg_route *rt = i < nroutes ? router_get(i) : NULL;
+	const char *p;
+	size_t n = 0;
 
-	return rt ? rt->pattern : "unmatched";
+	if (!rt) {
+		return "unmatched";
+	}
+	for (p = rt->pattern; *p && n + 1 < outlen; p++) {
+		if (*p == '{') {
+			out[n++] = ':';
+		} else if (*p != '}') {
+			out[n++] = *p;
+		}
+	}
+	out[n] = '\0';
+	return out;
 }
 
 static void
@@ -131,7 +148,7 @@ static void
 render_requests(struct sg_buf *out)
 {
 	size_t route, s;
-	char labels[256];
+	char labels[256], name[200];
 
 	buf_printf(out, "# HELP salesgate_http_requests_total HTTP requests answered.\n"
 			"# TYPE salesgate_http_requests_total counter\n");
@@ -146,12 +163,12 @@ render_requests(struct sg_buf *out)
 				buf_printf(out,
 					   "salesgate_http_requests_total{route=\"%s\",status=\"%d\"} "
 					   "%lu\n",
-					   route_label(route), statuses[s], v);
+					   route_label(route, name, sizeof(name)), statuses[s], v);
 			} else {
 				buf_printf(out,
 					   "salesgate_http_requests_total{route=\"%s\",status=\"other\"}"
 					   " %lu\n",
-					   route_label(route), v);
+					   route_label(route, name, sizeof(name)), v);
 			}
 		}
 	}
@@ -161,7 +178,8 @@ render_requests(struct sg_buf *out)
 		if (!atomic_load_explicit(&latency[route].count, memory_order_relaxed)) {
 			continue;
 		}
-		snprintf(labels, sizeof(labels), "route=\"%s\"", route_label(route));
+		snprintf(labels, sizeof(labels), "route=\"%s\"",
+			 route_label(route, name, sizeof(name)));
 		render_histogram(out, "salesgate_http_request_duration_seconds", labels,
 				 &latency[route]);
 	}

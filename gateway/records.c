@@ -438,7 +438,10 @@ records_store_upsert(struct sg_req *r)
 	}
 	ext = external_id(root, r, &err);
 	jsonv_string(root, NULL, "name", 1, 256, &r->arena, &name, &err);
-	jsonv_string(root, NULL, "timezone", 0, 64, &r->arena, &tz, &err);
+	if (jsonv_string(root, NULL, "timezone", 0, 64, &r->arena, &tz, &err) == 1 &&
+	    !time_zone_valid(tz)) {
+		error_add(&err, "timezone", "must be an IANA time zone such as Europe/Paris");
+	}
 	geo = parse_geo(root, r, &err);
 	addr = parse_address(root, r, &err);
 	if (reply_if_invalid(r, root, &err)) {

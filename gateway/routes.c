@@ -3,6 +3,7 @@
  * is its file in dialects/ plus its line in route_sets[].
  */
 #include <evhtp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dialects/dialect.h"
@@ -98,25 +99,72 @@ pattern_match(const char *pat, const char *path, size_t len, struct sg_req *r)
 	return 1;
 }
 
+static int
+is_literal(const char *pattern)
+{
+	return strchr(pattern, '{') == NULL;
+}
+
+/* Decodes %XX escapes of a path segment in place; -1 on a malformed escape. */
+static int
+path_decode(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (*s == '%') {
+			int hi = s[1], lo = hi ? s[2] : 0;
+			char hex[3] = {(char)hi, (char)lo, 0};
+			char *end;
+			long v;
+			if (!hi || !lo) {
+				return -1;
+			}
+			v = strtol(hex, &end, 16);
+			if (*end || v == 0) {
+				return -1;
+			}
+			*w++ = (char)v;
+			s += 2;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+	return 0;
+}
+
+/*
+ * Literal patterns win over parameter patterns: "/v1/sales-events/batch"
+ * is that route (405 for GET), never the event called "batch".
+ */
 int
 router_match(struct sg_req *r, int method, const char *path, size_t len)
 {
 	size_t i, n = router_count();
-	int path_seen = 0;
+	int pass, path_seen = 0;
 
-	for (i = 0; i < n; i++) {
-		const struct sg_route *rt = router_get(i);
-		if (!pattern_match(rt->pattern, path, len, NULL)) {
-			continue;
+	for (pass = 0; pass < 2 && !path_seen; pass++) {
+		for (i = 0; i < n; i++) {
+			const struct sg_route *rt = router_get(i);
+			if (is_literal(rt->pattern) != (pass == 0) ||
+			    !pattern_match(rt->pattern, path, len, NULL)) {
+				continue;
+			}
+			path_seen = 1;
+			if (rt->method != method) {
+				continue;
+			}
+			pattern_match(rt->pattern, path, len, r);
+			for (size_t p = 0; p < r->nparams; p++) {
+				if (!r->params[p] || path_decode((char *)r->params[p]) != 0) {
+					return SG_ROUTE_NO_PATH;
+				}
+			}
+			r->route = rt;
+			r->route_index = (int)i;
+			return SG_ROUTE_FOUND;
 		}
-		path_seen = 1;
-		if (rt->method != method) {
-			continue;
-		}
-		pattern_match(rt->pattern, path, len, r);
-		r->route = rt;
-		r->route_index = (int)i;
-		return SG_ROUTE_FOUND;
 	}
 	return path_seen ? SG_ROUTE_NO_METHOD : SG_ROUTE_NO_PATH;
 }
