@@ -4,7 +4,9 @@ running gateway and worker, and the worker pool SIGKILLed while it drains.
 Each test owns its redis-server, gateway and worker.
 """
 
+import os
 import random
+import signal
 import threading
 import time
 import uuid
@@ -83,8 +85,85 @@ def test_redis_outage_503_then_recovery():
         check(st.worker.proc.alive(), "worker died during the outage: %s", st.worker.proc.log_tail())
 
 
+def _send_workload(api, led, rng, stores, first, count, prefix="K"):
+    """Posts count generated events (external ids prefix-first..), recording them in led."""
+    for i in range(first, first + count):
+        day = 1 + i % 28
+        ev = event(rng.choice(stores), type="RETURN" if rng.random() < 0.15 else "PURCHASE",
+                   external_id="%s-%05d" % (prefix, i),
+                   occurred_at="2026-04-%02dT%02d:%02d:00+02:00" % (day, rng.randrange(24), rng.randrange(60)),
+                   currency=rng.choice(["EUR", "EUR", "GBP"]),
+                   lines=[("SKU-%d" % rng.randrange(5), rng.randint(1, 3), rng.choice([500, 1250, 4000]))],
+                   profile=rng.choice(["crm-a", "crm-b", None]))
+        try:
+            r = api.post("/v1/sales-events", ev)
+        except OSError:
+            api.close()
+            r = api.post("/v1/sales-events", ev)  # safe: the external_id dedupes a lost answer
+        check(r.status in (200, 201), "send %s: %s", ev["external_id"], r.describe())
+        led.accept(ev)
+
+
+def _applied(t):
+    r = expect_status(analytics(t.api, "month", *APR), 200)
+    return sum(b["transactions"] for b in normalize_buckets(r.json))
+
+
+def _pending(st, t):
+    """Entries delivered but not acknowledged (diagnostic; reads the key layout of common/keys.h)."""
+    try:
+        return st.redis.command("XPENDING", "sg:{%s}:stream" % t.id, "workers")[0]
+    except Exception as e:  # noqa: BLE001
+        return "?(%s)" % e
+
+
+def _check_exact(t, led, stores):
+    want = led.buckets("month", *APR)
+    try:
+        wait_until(lambda: normalize_buckets(expect_status(analytics(t.api, "month", *APR), 200).json) == want,
+                   90, 0.25, what="exact month totals")
+    except AssertionError:
+        got = normalize_buckets(expect_status(analytics(t.api, "month", *APR), 200).json)
+        raise AssertionError("after 90 s: got %s\nwant %s" % (got, want))
+    r = expect_status(analytics(t.api, "day", *APR), 200)
+    check_eq(normalize_buckets(r.json), led.buckets("day", *APR), "day buckets")
+    for s in stores:
+        r = expect_status(analytics(t.api, "day", *APR, store_id=s), 200)
+        check_eq(normalize_buckets(r.json), led.buckets("day", *APR, store_id=s), "store %s buckets" % s)
+    for p in ("SKU-0", "SKU-3"):
+        r = expect_status(analytics(t.api, "day", *APR, product_id=p), 200)
+        check_eq(normalize_buckets(r.json), led.buckets("day", *APR, product_id=p), "product %s buckets" % p)
+    for p in ("crm-a", "crm-b"):
+        stats = expect_status(t.api.get("/v1/profiles/" + p), 200).json.get("stats", {})
+        check_eq(stats.get("orders"), led.profile_stats(p)["orders"], "orders of %s" % p)
+    time.sleep(1.0)  # and nothing moves afterwards
+    check_eq(normalize_buckets(expect_status(analytics(t.api, "month", *APR), 200).json), want,
+             "month totals a second later")
+
+
+def _kill_when_progressing(st, t, total_now, min_applied):
+    """Starts the pool, SIGKILLs it as soon as more than min_applied are applied; returns a report."""
+    w = st.start_worker(consumer="test")
+    deadline = time.monotonic() + 15
+    seen = min_applied
+    while time.monotonic() < deadline:
+        seen = _applied(t)
+        if seen > min_applied:
+            break
+    pids = len(w.pids())
+    w.kill9()
+    after = _applied(t)
+    return seen, after, pids
+
+
 @timeout(240)
 def test_worker_sigkill_mid_stream_loses_and_doubles_nothing():
+    """
+    2000 events queued with no worker; the pool (supervisor + 2 processes)
+    is SIGKILLed as soon as it makes progress, several times, while more
+    events keep arriving; after a restart under the same consumer name the
+    aggregates are exact.
+    """
     rng = random.Random(7)
     with Stack(name="crash", worker=False) as st:
         t = st.new_tenant()
@@ -93,66 +172,91 @@ def test_worker_sigkill_mid_stream_loses_and_doubles_nothing():
             t.create_store(s)
         led = Ledger()
         api = st.gateway.client(headers={"x-api-key": t.key}, keep_alive=True)
-        n = 2000
         t0 = time.monotonic()
-        for i in range(n):
-            day = 1 + i % 28
-            ev = event(rng.choice(stores), type="RETURN" if rng.random() < 0.15 else "PURCHASE",
-                       external_id="K-%05d" % i,
-                       occurred_at="2026-04-%02dT%02d:%02d:00+02:00" % (day, rng.randrange(24), rng.randrange(60)),
-                       currency=rng.choice(["EUR", "EUR", "GBP"]),
-                       lines=[("SKU-%d" % rng.randrange(5), rng.randint(1, 3), rng.choice([500, 1250, 4000]))],
-                       profile=rng.choice(["crm-a", "crm-b", None]))
+        _send_workload(api, led, rng, stores, 0, 2000)
+        note("queued 2000 events in %.1fs with no worker running" % (time.monotonic() - t0))
+        total = lambda: sum(b["transactions"] for b in led.buckets("month", *APR))  # noqa: E731
+
+        # more events arrive while the pool is being killed and restarted
+        feeder_led, feeder_err = Ledger(), []
+
+        def feeder():
             try:
-                r = api.post("/v1/sales-events", ev)
-            except OSError:
-                api.close()
-                r = api.post("/v1/sales-events", ev)  # safe: the external_id dedupes a lost answer
-            check(r.status in (200, 201), "send %d: %s", i, r.describe())
-            led.accept(ev)
-        api.close()
-        note("queued %d events in %.1fs with no worker running" % (n, time.monotonic() - t0))
-        want = led.buckets("month", *APR)
-        total = sum(b["transactions"] for b in want)
+                c = st.gateway.client(headers={"x-api-key": t.key}, keep_alive=True)
+                _send_workload(c, feeder_led, random.Random(8), stores, 2000, 1000)
+                c.close()
+            except Exception as e:  # noqa: BLE001
+                feeder_err.append(e)
 
-        def applied():
-            r = expect_status(analytics(t.api, "month", *APR), 200)
-            return sum(b["transactions"] for b in normalize_buckets(r.json))
-
-        kills = []
+        th = threading.Thread(target=feeder, daemon=True)
+        th.start()
+        reports, mid = [], 0
+        last = 0
         for cycle in range(5):
-            w = st.start_worker(consumer="test")
-            time.sleep(rng.uniform(0.05, 0.4))
-            pids = w.pids()
-            before = applied()
-            w.kill9()
-            kills.append("%d/%d (pids %d)" % (before, total, len(pids)))
-        note("SIGKILLed the pool at applied transactions " + ", ".join(kills))
-        mid = [k for k in kills if 0 < int(k.split("/")[0]) < total]
-        if not mid:
-            note("no kill landed mid-drain (the pool drained too fast or too slow)")
+            seen, after, pids = _kill_when_progressing(st, t, total(), last)
+            pend = _pending(st, t)
+            reports.append("applied %d (then %d), pending %s, %d pids" % (seen, after, pend, pids))
+            if isinstance(pend, int) and pend > 0:
+                mid += 1
+            last = after
+        th.join(60)
+        check(not th.is_alive() and not feeder_err, "feeder failed: %s", feeder_err)
+        for ev in feeder_led.events:
+            led.accept(ev)
+        note("SIGKILLs of the pool: " + "; ".join(reports))
+        check(mid > 0, "no SIGKILL landed while entries were delivered but unacknowledged: %s", reports)
         st.start_worker(consumer="test")
         t1 = time.monotonic()
-        try:
-            wait_until(lambda: normalize_buckets(expect_status(analytics(t.api, "month", *APR), 200).json) == want,
-                       90, 0.25, what="exact month totals after the kills")
-        except AssertionError:
-            got = normalize_buckets(expect_status(analytics(t.api, "month", *APR), 200).json)
-            raise AssertionError("after 90 s: got %s\nwant %s" % (got, want))
-        note("converged %.1fs after the final restart" % (time.monotonic() - t1))
-        for gran in ("day",):
-            r = expect_status(analytics(t.api, gran, *APR), 200)
-            check_eq(normalize_buckets(r.json), led.buckets(gran, *APR), "%s buckets after the kills" % gran)
+        _check_exact(t, led, stores)
+        note("exact %.1fs after the final restart (same consumer name)" % (time.monotonic() - t1))
+
+
+@timeout(120)
+def test_worker_replaced_by_new_consumer_reclaims_pending():
+    """
+    The pool is SIGKILLed with entries pending and a pool with OTHER consumer
+    names takes over (a host replaced): the dead consumers' entries are
+    reclaimed after --claim-idle-ms and applied exactly once.
+    """
+    rng = random.Random(9)
+    with Stack(name="reclaim", worker=False) as st:
+        t = st.new_tenant()
+        stores = ["s1", "s2"]
         for s in stores:
-            r = expect_status(analytics(t.api, "day", *APR, store_id=s), 200)
-            check_eq(normalize_buckets(r.json), led.buckets("day", *APR, store_id=s), "store %s buckets" % s)
-        for p in ("SKU-0", "SKU-3"):
-            r = expect_status(analytics(t.api, "day", *APR, product_id=p), 200)
-            check_eq(normalize_buckets(r.json), led.buckets("day", *APR, product_id=p), "product %s buckets" % p)
-        for p in ("crm-a", "crm-b"):
-            st_ = expect_status(t.api.get("/v1/profiles/" + p), 200).json.get("stats", {})
-            check_eq(st_.get("orders"), led.profile_stats(p)["orders"], "orders of %s" % p)
-        # stable: a little later nothing else moves
-        time.sleep(1.0)
-        r = expect_status(analytics(t.api, "month", *APR), 200)
-        check_eq(normalize_buckets(r.json), want, "month totals a second later")
+            t.create_store(s)
+        led = Ledger()
+        api = st.gateway.client(headers={"x-api-key": t.key}, keep_alive=True)
+        _send_workload(api, led, rng, stores, 0, 1500)
+        api.close()
+        seen, after, pids = _kill_when_progressing(st, t, 1500, 0)
+        pend = _pending(st, t)
+        note("killed at applied %d, pending %s" % (after, pend))
+        st.start_worker(consumer="replacement", extra_args=["--claim-idle-ms", "2000"])
+        t1 = time.monotonic()
+        _check_exact(t, led, stores)
+        note("exact %.1fs after the replacement pool started" % (time.monotonic() - t1))
+        if isinstance(pend, int):
+            # entries the dead pool applied but never acknowledged are reclaimed and acked too
+            t2 = time.monotonic()
+            wait_until(lambda: _pending(st, t) == 0, 20, 0.2, what="no pending entries left")
+            note("pending reached 0 %.1fs later" % (time.monotonic() - t2))
+
+
+@timeout(60)
+def test_worker_child_sigkill_is_respawned(stack):
+    t = stack.new_tenant()
+    t.create_store("s1")
+    sup = stack.worker.proc.pid
+    kids = [p for p in stack.worker.pids() if p != sup]
+    check(len(kids) == 2, "expected 2 worker processes under the supervisor, saw %s", kids)
+    os.kill(kids[0], signal.SIGKILL)
+    wait_until(lambda: len([p for p in stack.worker.pids() if p != sup and p != kids[0]]) == 2, 10,
+               what="a respawned worker process")
+    check(stack.worker.proc.alive(), "the supervisor died with its child")
+    ev = event("s1", external_id="R-" + rand_id(), lines=[("SKU", 1, 700)])
+    expect_status(t.api.post("/v1/sales-events", ev), 201)
+    led = Ledger()
+    led.accept(ev)
+    want = led.buckets("day", *APR)
+    wait_until(lambda: normalize_buckets(expect_status(analytics(t.api, "day", *APR), 200).json) == want, 10,
+               what="applied after a child was respawned")

@@ -144,13 +144,13 @@ def test_validation_names_every_bad_field(stack):
         check(isinstance(d.get("issue"), str) and d["issue"], "detail without issue text: %r", d)
 
 
-def _one_bad(t, mutate, field, code="VALIDATION_ERROR"):
+def _one_bad(t, mutate, field, code="VALIDATION_ERROR", prefix=False):
     ev = fixture("purchase_example")
     ev["external_id"] = "V-" + rand_id()
     mutate(ev)
     r = t.api.post("/v1/sales-events", ev)
     try:
-        expect_error(r, 400, code, [field])
+        expect_error(r, 400, code, [field], prefix=prefix)
     except AssertionError as e:
         raise AssertionError("%s (sent %s)" % (e, json.dumps(ev)[:300]))
 
@@ -204,14 +204,19 @@ def test_bad_values_400(stack):
 def test_product_properties_limits_400(stack):
     t, _ = _tenant_with_store(stack)
     path = "line_items[0].product.properties"
+    # the field named may be the bag or the offending key inside it
     _one_bad(t, lambda ev: ev["line_items"][0]["product"].update(
-        properties={"k%02d" % i: i for i in range(51)}), path)
+        properties={"k%02d" % i: i for i in range(51)}), path, prefix=True)
     _one_bad(t, lambda ev: ev["line_items"][0]["product"].update(
-        properties={"big": "x" * 4200}), path)
+        properties={"big": "x" * 4200}), path, prefix=True)
     _one_bad(t, lambda ev: ev["line_items"][0]["product"].update(
-        properties={"nested": {"a": 1}}), path)
+        properties={"a%d" % i: "y" * 100 for i in range(45)}), path, prefix=True)
     _one_bad(t, lambda ev: ev["line_items"][0]["product"].update(
-        properties={"list": [1, 2]}), path)
+        properties={"nested": {"a": 1}}), path, prefix=True)
+    _one_bad(t, lambda ev: ev["line_items"][0]["product"].update(
+        properties={"list": [1, 2]}), path, prefix=True)
+    _one_bad(t, lambda ev: ev["line_items"][0]["product"].update(
+        properties={"nothing": None}), path, prefix=True)
     # exactly 50 small keys is fine
     ev = fixture("purchase_example")
     ev["external_id"] = "P50-" + rand_id()

@@ -86,6 +86,20 @@ def timeout(seconds):
     return deco
 
 
+def xfail(reason):
+    """
+    Decorator for a known gateway/worker shortfall outside the written
+    contract: a failure is reported as SKIP ("xfail: reason") so CI stays
+    green, a pass is reported as PASS with a note to remove the marker.
+    """
+
+    def deco(fn):
+        fn.xfail = reason
+        return fn
+
+    return deco
+
+
 def free_port():
     """A loopback TCP port that was free a moment ago (bind port 0)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -251,6 +265,41 @@ class Proc:
             return "\n".join(lines[-n:])
         except OSError:
             return "(no log)"
+
+
+_SANITIZER_MARKS = (b"runtime error:", b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer",
+                    b"WARNING: ThreadSanitizer", b"ERROR: UndefinedBehaviorSanitizer")
+_scan_offsets = {}
+
+
+def sanitizer_reports():
+    """
+    New sanitizer reports (ASan/UBSan/LSan) in the process logs since the
+    last call: a list of short excerpts naming the log file.
+    """
+    out = []
+    d = log_dir()
+    for fn in sorted(os.listdir(d)):
+        path = os.path.join(d, fn)
+        try:
+            size = os.path.getsize(path)
+            start = _scan_offsets.get(path, 0)
+            if size <= start:
+                continue
+            with open(path, "rb") as f:
+                f.seek(start)
+                data = f.read(size - start)
+            _scan_offsets[path] = size
+        except OSError:
+            continue
+        for mark in _SANITIZER_MARKS:
+            i = data.find(mark)
+            if i >= 0:
+                line_start = data.rfind(b"\n", 0, i) + 1
+                excerpt = data[line_start:line_start + 900].decode("utf-8", "replace")
+                out.append("%s: %s" % (fn, excerpt))
+                break
+    return out
 
 
 def cleanup_all():
@@ -600,11 +649,12 @@ def expect_status(resp, *statuses):
     return resp
 
 
-def expect_error(resp, status, code=None, fields=None):
+def expect_error(resp, status, code=None, fields=None, prefix=False):
     """
     Checks the status, the {"error":{"code","message",...}} shape, the code
     (a string or a set of acceptable codes) and that every name in fields
-    appears as a details[].field. Returns the error object.
+    appears as a details[].field (prefix=True: or names a field inside it,
+    "a.b" covering "a.b.c" and "a.b[0]"). Returns the error object.
     """
     expect_status(resp, status)
     body = resp.json
@@ -619,7 +669,12 @@ def expect_error(resp, status, code=None, fields=None):
             raise AssertionError("expected error code %s: %s" % ("/".join(sorted(codes)), resp.describe()))
     if fields:
         got = error_fields(err)
-        missing = [f for f in fields if f not in got]
+
+        def named(f):
+            return f in got or (prefix and any(
+                isinstance(g, str) and (g.startswith(f + ".") or g.startswith(f + "[")) for g in got))
+
+        missing = [f for f in fields if not named(f)]
         if missing:
             raise AssertionError(
                 "error details do not name %s (named: %s): %s" % (missing, sorted(got), resp.describe())
@@ -719,16 +774,17 @@ def _wait_fatal(pred, timeout, what):
 
 
 class Worker:
-    def __init__(self, redis_port, processes=2, consumer="test", name="worker"):
+    def __init__(self, redis_port, processes=2, consumer="test", name="worker", extra_args=()):
         self.redis_port = redis_port
         self.processes = processes
         self.consumer = consumer
         self.name = name
+        self.extra_args = list(extra_args)
         self.proc = None
 
     def argv(self):
         return [worker_bin(), "--redis", "127.0.0.1:%d" % self.redis_port,
-                "--processes", str(self.processes), "--consumer", self.consumer]
+                "--processes", str(self.processes), "--consumer", self.consumer] + self.extra_args
 
     def start(self):
         self.proc = Proc(self.name, self.argv(), logname="%s-%d.log" % (self.name, self.redis_port)).start()
@@ -809,8 +865,9 @@ class Stack:
             raise
         return self
 
-    def start_worker(self, consumer="test"):
-        self.worker = Worker(self.redis.port, self.processes, consumer, name=self.name + "-worker").start()
+    def start_worker(self, consumer="test", extra_args=()):
+        self.worker = Worker(self.redis.port, self.processes, consumer, name=self.name + "-worker",
+                             extra_args=extra_args).start()
         return self.worker
 
     def stop(self):

@@ -94,6 +94,7 @@ def main():
 
     passed = failed = skipped = 0
     failures = []
+    harness.sanitizer_reports()  # baseline: older logs are not this run's
     shared = None
     shared_error = None
     started = time.monotonic()
@@ -136,6 +137,15 @@ def main():
                     status, detail = "FAIL", "%s\n    at %s" % (e, _where(e))
                 except Exception:
                     status, detail = "FAIL", traceback.format_exc(limit=4)
+            reports = harness.sanitizer_reports()
+            if reports:
+                status = "FAIL"
+                detail = ((detail + "\n") if detail else "") + "SANITIZER: " + "\n".join(reports[:3])
+            xf = getattr(fn, "xfail", None) if fn else None
+            if xf and status == "FAIL":
+                status, detail = "SKIP", "xfail (%s): %s" % (xf, detail)
+            elif xf and status == "PASS":
+                harness.note("XPASS: passes now; remove @xfail(%r)" % xf)
             if used_shared and shared is not None:
                 dead = shared.dead()
                 if dead:
@@ -166,6 +176,11 @@ def main():
         if shared is not None:
             shared.stop()
         harness.cleanup_all()
+    reports = harness.sanitizer_reports()
+    if reports:  # e.g. leaks reported when the shared stack exited
+        harness.log("FAIL <shutdown of the shared stack>\n    SANITIZER: " + "\n".join(reports[:3]))
+        failed += 1
+        failures.append({"test": "<shutdown>", "detail": "\n".join(reports)})
 
     harness.log("integration: %d passed, %d failed, %d skipped in %.1fs"
                 % (passed, failed, skipped, time.monotonic() - started))
