@@ -433,6 +433,14 @@ def report(recs, args):
     out.append("")
     out += table(["target", "measured", "verdict"], targets)
     out.append("")
+    sus, alone = first(runs, "sustain"), first(runs, "single-noworkers")
+    if sus and alone and alone.rps and sus.rps < 0.5 * alone.rps:
+        out.append("Note: during the sustained run the gateway accepted %s events/s, %.0f%% of "
+                   "what it does alone (%s/s). The workers share Redis with the ingest script, "
+                   "so lag stayed low because ingest slowed to the apply rate, not because the "
+                   "pool out-drains the gateway; read the lag verdict with the drain rows." % (
+                       fmt(sus.evps), 100 * sus.rps / alone.rps, fmt(alone.evps)))
+        out.append("")
     out.append("## Worker drain")
     out.append("")
     out += table(["after", "backlog (lag + pending)", "drained", "seconds", "first progress s",
