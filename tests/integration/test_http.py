@@ -205,6 +205,17 @@ def test_metrics(stack):
     check(re.search(r'salesgate_http_request_duration_seconds_bucket\{[^}]*le="\+Inf"[^}]*\} \d+', text),
           "no le=\"+Inf\" bucket in the latency histogram")
     check("salesgate_http_request_duration_seconds_count" in text, "no _count for the latency histogram")
+    # counters count: five more /healthz answers add exactly five
+    def healthz_count():
+        m = re.search(r'^salesgate_http_requests_total\{[^}]*route="/healthz"[^}]*status="200"[^}]*\} (\d+)',
+                      c.get("/metrics").text, re.M)
+        check(m, "no requests_total sample for route=\"/healthz\" status=\"200\"")
+        return int(m.group(1))
+
+    before = healthz_count()
+    for _ in range(5):
+        c.get("/healthz")
+    check_eq(healthz_count() - before, 5, "requests_total{route=/healthz,status=200} increase after 5 requests")
     for ln in text.splitlines():
         if ln and not ln.startswith("#"):
             check(re.fullmatch(r'[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? [-+0-9.eEInfa]+( \d+)?', ln),
@@ -283,3 +294,45 @@ def test_robustness_mutations(stack):
                 bad.append("%s=%r: %s" % (".".join(map(str, p)), str(w)[:40], r.describe()))
     check(not bad, "%d mutated requests got no clean answer:\n%s", len(bad), "\n".join(bad[:15]))
     expect_status(stack.client().get("/healthz"), 200)
+
+
+@timeout(60)
+def test_sigterm_under_load_every_2xx_is_stored(stack):
+    """SIGTERM while requests are in flight: exit 0, and every 201 answered is really stored."""
+    import threading
+    t = stack.new_tenant()
+    t.create_store("s1")
+    gw = Gateway(stack.redis.port, stack.admin_token, name="drain-gateway").start()
+    api = gw.client(headers={"x-api-key": t.key}, timeout=10)
+    answers, stop = [], threading.Event()
+
+    def go(k):
+        i = 0
+        while not stop.is_set() and i < 400:
+            ext = "TERM-%d-%d" % (k, i)
+            i += 1
+            try:
+                r = api.post("/v1/sales-events", event("s1", external_id=ext))
+                answers.append((ext, r.status))
+            except OSError:
+                answers.append((ext, "conn"))
+                if not gw.proc.alive():
+                    break
+
+    ths = [threading.Thread(target=go, args=(k,)) for k in range(4)]
+    for th in ths:
+        th.start()
+    time.sleep(0.3)
+    gw.proc.send_signal(signal.SIGTERM)
+    rc = gw.proc.wait(15)
+    stop.set()
+    for th in ths:
+        th.join(15)
+    gw.stop()
+    check_eq(rc, 0, "exit code after SIGTERM under load (log: %s)" % gw.proc.log_tail(8))
+    ok = [e for e, s in answers if s == 201]
+    odd = [(e, s) for e, s in answers if s not in (201, 503, "conn")]
+    check(ok, "no request was answered before the SIGTERM")
+    check(not odd, "unexpected answers during shutdown: %s", odd[:10])
+    missing = [e for e in ok if t.api.get("/v1/sales-events/" + e).status != 200]
+    check(not missing, "%d events answered 201 are not stored: %s", len(missing), missing[:10])
