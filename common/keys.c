@@ -1,7 +1,7 @@
 /* Redis key layout; see keys.h. */
 #include "keys.h"
 
-#include <stdio.h>
+#include <string.h>
 
 size_t
 keys_tenant(char *out, size_t outlen, const char *tenant, const char *name)
@@ -12,18 +12,31 @@ keys_tenant(char *out, size_t outlen, const char *tenant, const char *name)
 size_t
 keys_tenant2(char *out, size_t outlen, const char *tenant, const char *name, const char *suffix)
 {
-	int n = -1;
+	size_t tl, nl, sl, n;
 
-	if (tenant && name && suffix) {
-		n = snprintf(out, outlen, "sg:{%s}:%s%s", tenant, name, suffix);
+	/* on every ingest request: plain copies, no printf */
+	if (!tenant || !name || !suffix) {
+		goto fail;
 	}
-	if (n < 0 || (size_t)n >= outlen) {
-		if (outlen > 0) {
-			out[0] = '\0';
-		}
-		return 0;
+	tl = strlen(tenant);
+	nl = strlen(name);
+	sl = strlen(suffix);
+	n = 4 + tl + 2 + nl + sl; /* "sg:{" tenant "}:" name suffix */
+	if (n >= outlen) {
+		goto fail;
 	}
-	return (size_t)n;
+	memcpy(out, "sg:{", 4);
+	memcpy(out + 4, tenant, tl);
+	memcpy(out + 4 + tl, "}:", 2);
+	memcpy(out + 6 + tl, name, nl);
+	memcpy(out + 6 + tl + nl, suffix, sl);
+	out[n] = '\0';
+	return n;
+fail:
+	if (outlen > 0) {
+		out[0] = '\0';
+	}
+	return 0;
 }
 
 int

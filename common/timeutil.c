@@ -156,14 +156,27 @@ floor_div(int64_t a, int64_t b)
 	return a / b - (a % b < 0);
 }
 
+/* Writes v as exactly `width` decimal digits (v < 10^width). */
+static char *
+put_digits(char *p, unsigned v, int width)
+{
+	int i;
+
+	for (i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + width;
+}
+
 size_t
 time_format_rfc3339(int64_t ms, int32_t offset_min, char *out, size_t outlen)
 {
 	int64_t local = 0, days = 0, msod = 0, y = 0;
 	unsigned mo = 0, d = 0, aoff = 0;
-	char frac[8] = "", zone[8] = "Z";
-	int n = 0;
+	char tmp[40], *p = tmp;
 
+	/* on every rendered event: digits by hand, no printf */
 	if (outlen > 0) {
 		out[0] = '\0';
 	}
@@ -175,24 +188,39 @@ time_format_rfc3339(int64_t ms, int32_t offset_min, char *out, size_t outlen)
 	days = floor_div(local, MS_PER_DAY);
 	msod = local - days * MS_PER_DAY;
 	time_civil_from_days(days, &y, &mo, &d);
-	if (msod % 1000) {
-		snprintf(frac, sizeof(frac), ".%03d", (int)(msod % 1000));
-	}
-	if (offset_min != 0) {
-		aoff = (unsigned)(offset_min < 0 ? -offset_min : offset_min);
-		snprintf(zone, sizeof(zone), "%c%02u:%02u", offset_min < 0 ? '-' : '+', aoff / 60,
-		         aoff % 60);
-	}
-	n = snprintf(out, outlen, "%04lld-%02u-%02uT%02d:%02d:%02d%s%s", (long long)y, mo, d,
-	             (int)(msod / 3600000), (int)(msod / 60000 % 60), (int)(msod / 1000 % 60), frac,
-	             zone);
-	if (n < 0 || (size_t)n >= outlen) {
-		if (outlen > 0) {
-			out[0] = '\0';
-		}
+	if (y < 0 || y > 9999) {
 		return 0;
 	}
-	return (size_t)n;
+	p = put_digits(p, (unsigned)y, 4);
+	*p++ = '-';
+	p = put_digits(p, mo, 2);
+	*p++ = '-';
+	p = put_digits(p, d, 2);
+	*p++ = 'T';
+	p = put_digits(p, (unsigned)(msod / 3600000), 2);
+	*p++ = ':';
+	p = put_digits(p, (unsigned)(msod / 60000 % 60), 2);
+	*p++ = ':';
+	p = put_digits(p, (unsigned)(msod / 1000 % 60), 2);
+	if (msod % 1000) {
+		*p++ = '.';
+		p = put_digits(p, (unsigned)(msod % 1000), 3);
+	}
+	if (offset_min == 0) {
+		*p++ = 'Z';
+	} else {
+		aoff = (unsigned)(offset_min < 0 ? -offset_min : offset_min);
+		*p++ = offset_min < 0 ? '-' : '+';
+		p = put_digits(p, aoff / 60, 2);
+		*p++ = ':';
+		p = put_digits(p, aoff % 60, 2);
+	}
+	if ((size_t)(p - tmp) >= outlen) {
+		return 0;
+	}
+	memcpy(out, tmp, (size_t)(p - tmp));
+	out[p - tmp] = '\0';
+	return (size_t)(p - tmp);
 }
 
 int64_t

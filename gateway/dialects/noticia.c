@@ -75,37 +75,46 @@ parse_prop(struct sg_prop *p, const char *key, json_t *v, struct sg_arena *a)
 	return 0;
 }
 
+/* JSON text size of one scalar property value, without serialising it. */
+static size_t
+prop_value_size(json_t *v)
+{
+	if (json_is_string(v)) {
+		return json_string_length(v) + 2;
+	}
+	if (json_is_boolean(v)) {
+		return json_is_true(v) ? 4 : 5;
+	}
+	return 24; /* a number: at most ~24 characters */
+}
+
 static void
 parse_properties(json_t *props, const char *path, struct sg_product_ref *prod, struct sg_arena *a,
 		 struct sg_error *err)
 {
 	const char *key;
 	json_t *v;
-	char *text;
-	size_t n = json_object_size(props), i = 0;
+	size_t n = json_object_size(props), i = 0, bytes = 2;
 	char kpath[128];
 
 	if (n > MAX_PROPS) {
 		error_add(err, path, "has %zu keys; at most %d are allowed", n, MAX_PROPS);
 		return;
 	}
-	text = json_dumps(props, JSON_COMPACT);
-	if (text && strlen(text) > MAX_PROPS_BYTES) {
-		error_add(err, path, "is %zu bytes; at most %d are allowed", strlen(text),
-			  MAX_PROPS_BYTES);
-		free(text);
-		return;
-	}
-	free(text);
 	prod->props = arena_alloc(a, sizeof(*prod->props) * (n ? n : 1));
 	json_object_foreach(props, key, v)
 	{
+		bytes += strlen(key) + 4 + prop_value_size(v); /* "key":value, */
 		if (!prod->props || parse_prop(&prod->props[i], key, v, a) != 0) {
 			jsonv_path(kpath, sizeof(kpath), path, key);
 			error_add(err, kpath, "must be a string, number or boolean");
 			continue;
 		}
 		i++;
+	}
+	if (bytes > MAX_PROPS_BYTES) {
+		error_add(err, path, "is about %zu bytes of JSON; at most %d are allowed", bytes,
+			  MAX_PROPS_BYTES);
 	}
 	prod->nprops = i;
 }
