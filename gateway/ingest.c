@@ -16,7 +16,8 @@
 #include "timeutil.h"
 
 #define IDEM_TTL_S "86400"
-#define NKEYS 7
+/* Events per script call: bounds how long one call holds Redis. */
+#define EVENTS_PER_CALL 50
 
 struct batch {
 	struct sg_req *r;
@@ -26,10 +27,11 @@ struct batch {
 	sg_ingest_done done;
 };
 
-/* One item's callback context. */
+/* One script call's callback context: items [item, item + n). */
 struct call {
 	struct batch *b;
 	struct sg_ingest_item *item;
+	size_t n;
 };
 
 static void
@@ -58,26 +60,46 @@ copy_str(struct sg_req *r, const struct redisReply *s, size_t *len)
 	return arena_strndup(&r->arena, s->str, s->len);
 }
 
-/* Reads {status, id_or_field, stored|false, replayed} into the item. */
+/* Reads status, id_or_field, stored|false, replayed at element off into the item. */
 static void
-read_reply(struct sg_req *r, struct sg_ingest_item *it, const struct redisReply *reply)
+read_item(struct sg_req *r, struct sg_ingest_item *it, const struct redisReply *reply, size_t off)
 {
-	if (!reply) {
-		it->status = 503;
+	struct redisReply *const *e = reply->element + off;
+
+	if (e[0]->type != REDIS_REPLY_INTEGER) {
+		it->status = 500;
 		return;
 	}
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 ||
-	    reply->element[0]->type != REDIS_REPLY_INTEGER) {
-		it->status = reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "OOM", 3) == 0
-				     ? 503
-				     : 500;
+	it->status = (int)e[0]->integer;
+	it->id = copy_str(r, e[1], NULL);
+	it->stored = copy_str(r, e[2], &it->stored_len);
+	it->replayed = e[3]->type == REDIS_REPLY_INTEGER && e[3]->integer == 1;
+}
+
+/* Fills the n items of one call from its reply (four elements per item). */
+static void
+read_reply(struct sg_req *r, struct sg_ingest_item *items, size_t n, const struct redisReply *reply)
+{
+	size_t i;
+	int status = 503;
+
+	if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4 * n) {
+		for (i = 0; i < n; i++) {
+			read_item(r, &items[i], reply, 4 * i);
+		}
 		return;
 	}
-	it->status = (int)reply->element[0]->integer;
-	it->id = copy_str(r, reply->element[1], NULL);
-	it->stored = copy_str(r, reply->element[2], &it->stored_len);
-	it->replayed = reply->element[3]->type == REDIS_REPLY_INTEGER &&
-		       reply->element[3]->integer == 1;
+	if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4) {
+		/* an idempotency answer (conflict or replay) covers the single item */
+		read_item(r, &items[0], reply, 0);
+		return;
+	}
+	if (reply && !(reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "OOM", 3) == 0)) {
+		status = 500;
+	}
+	for (i = 0; i < n; i++) {
+		items[i].status = status;
+	}
 }
 
 static void
@@ -88,69 +110,127 @@ call_done(struct redisReply *reply, void *data, const char *errstr)
 	struct sg_req *r = b->r;
 
 	(void)errstr;
-	read_reply(r, c->item, reply);
+	read_reply(r, c->item, c->n, reply);
 	if (--b->pending == 0) {
 		batch_finish(b);
 	}
 	req_unref(r);
 }
 
-static int
-tenant_key(struct sg_req *r, char *out, const char *name, const char *suffix)
+static const char *
+tenant_key(struct sg_req *r, const char *name, const char *suffix, size_t *len)
 {
-	size_t n = suffix ? keys_tenant2(out, SG_KEY_MAX, r->tenant, name, suffix)
-			  : keys_tenant(out, SG_KEY_MAX, r->tenant, name);
+	char k[SG_KEY_MAX];
+	size_t n = keys_tenant2(k, sizeof(k), r->tenant, name, suffix ? suffix : "");
 
-	return n ? (int)n : -1;
+	*len = n;
+	return n ? arena_strndup(&r->arena, k, n) : NULL;
 }
 
-/* Sends one item; returns 0 when its callback will run. */
+/* Argument vector of one ingest call of n events (arena). */
+struct args {
+	const char **v;
+	size_t *len;
+	int nkeys;
+	int argc;
+};
+
 static int
-send_item(struct batch *b, struct sg_ingest_item *it, const char *idem_key, const char *idem_hash)
+args_fixed(struct sg_req *r, struct args *a, const char *idem_key)
 {
-	struct sg_req *r = b->r;
-	struct sg_thread *t = r->thr;
-	struct sg_event *ev = it->ev;
-	char k[NKEYS][SG_KEY_MAX];
-	const char *argv[NKEYS + 6];
-	size_t argvlen[NKEYS + 6];
-	struct call *c;
+	static const char *const names[4] = {"evx", "ev", "seq", "stream"};
 	int i;
 
-	buf_clear(&t->enc);
-	if (event_encode(ev, &t->enc) != 0 || tenant_key(r, k[0], "evx", NULL) < 0 ||
-	    tenant_key(r, k[1], "ev", NULL) < 0 || tenant_key(r, k[2], "seq", NULL) < 0 ||
-	    tenant_key(r, k[3], "stream", NULL) < 0 ||
-	    tenant_key(r, k[4], "store:", ev->store_id) < 0 ||
-	    tenant_key(r, k[5], it->check_profile ? "profile:" : "tenant",
-		       it->check_profile ? ev->profile_id : NULL) < 0 ||
-	    tenant_key(r, k[6], idem_key ? "idem:" : "tenant", idem_key) < 0) {
+	for (i = 0; i < 4; i++) {
+		if (!(a->v[i] = tenant_key(r, names[i], NULL, &a->len[i]))) {
+			return -1;
+		}
+	}
+	a->v[4] = tenant_key(r, idem_key ? "idem:" : "tenant", idem_key, &a->len[4]);
+	return a->v[4] ? 0 : -1;
+}
+
+/* Encodes the n events into the thread buffer; offsets in off[], lengths in len[]. */
+static int
+encode_all(struct sg_req *r, struct sg_ingest_item *items, size_t n, size_t *off, size_t *len)
+{
+	struct sg_buf *enc = &r->thr->enc;
+	size_t i;
+
+	buf_clear(enc);
+	for (i = 0; i < n; i++) {
+		off[i] = enc->len;
+		if (event_encode(items[i].ev, enc) != 0) {
+			return -1;
+		}
+		len[i] = enc->len - off[i];
+	}
+	return 0;
+}
+
+static int
+build_args(struct sg_req *r, struct args *a, struct sg_ingest_item *items, size_t n,
+	   const char *idem_key, const char *idem_hash)
+{
+	size_t total = 5 + 2 * n + 2 + 4 * n, i;
+	size_t *off = arena_alloc(&r->arena, sizeof(*off) * n);
+	size_t *mlen = arena_alloc(&r->arena, sizeof(*mlen) * n);
+	const char **args;
+	size_t *arglen;
+
+	a->v = arena_alloc(&r->arena, sizeof(*a->v) * total);
+	a->len = arena_alloc(&r->arena, sizeof(*a->len) * total);
+	if (!off || !mlen || !a->v || !a->len || args_fixed(r, a, idem_key) != 0 ||
+	    encode_all(r, items, n, off, mlen) != 0) {
 		return -1;
 	}
-	c = arena_alloc(&r->arena, sizeof(*c));
-	if (!c) {
+	a->nkeys = (int)(5 + 2 * n);
+	a->argc = (int)total;
+	args = a->v + a->nkeys;
+	arglen = a->len + a->nkeys;
+	args[0] = idem_hash ? idem_hash : "";
+	args[1] = IDEM_TTL_S;
+	for (i = 0; i < n; i++) {
+		struct sg_event *ev = items[i].ev;
+		const char **v = args + 2 + 4 * i;
+		a->v[5 + 2 * i] = tenant_key(r, "store:", ev->store_id, &a->len[5 + 2 * i]);
+		a->v[6 + 2 * i] = tenant_key(r, items[i].check_profile ? "profile:" : "tenant",
+					     items[i].check_profile ? ev->profile_id : NULL,
+					     &a->len[6 + 2 * i]);
+		if (!a->v[5 + 2 * i] || !a->v[6 + 2 * i]) {
+			return -1;
+		}
+		v[0] = ev->id;
+		v[1] = ev->external_id ? ev->external_id : "";
+		v[2] = r->thr->enc.data + off[i];
+		v[3] = items[i].check_profile ? "1" : "0";
+	}
+	for (i = 0; i < (size_t)(a->argc - a->nkeys); i++) {
+		arglen[i] = strlen(args[i]);
+	}
+	for (i = 0; i < n; i++) {
+		arglen[2 + 4 * i + 2] = mlen[i]; /* msgpack is binary */
+	}
+	return 0;
+}
+
+/* Sends one call for n items; returns 0 when its callback will run. */
+static int
+send_call(struct batch *b, struct sg_ingest_item *items, size_t n, const char *idem_key,
+	  const char *idem_hash)
+{
+	struct sg_req *r = b->r;
+	struct call *c = arena_alloc(&r->arena, sizeof(*c));
+	struct args a;
+
+	if (!c || build_args(r, &a, items, n, idem_key, idem_hash) != 0) {
 		return -1;
 	}
 	c->b = b;
-	c->item = it;
-	for (i = 0; i < NKEYS; i++) {
-		argv[i] = k[i];
-		argvlen[i] = strlen(k[i]);
-	}
-	argv[7] = ev->id;
-	argv[8] = ev->external_id ? ev->external_id : "";
-	argv[9] = t->enc.data;
-	argvlen[9] = t->enc.len;
-	argv[10] = it->check_profile ? "1" : "0";
-	argv[11] = idem_hash ? idem_hash : "";
-	argv[12] = IDEM_TTL_S;
-	for (i = 7; i < NKEYS + 6; i++) {
-		if (i != 9) {
-			argvlen[i] = strlen(argv[i]);
-		}
-	}
+	c->item = items;
+	c->n = n;
 	req_ref(r);
-	if (redis_evalsha(t->redis, SG_SCRIPT_INGEST, NKEYS, NKEYS + 6, argv, argvlen, call_done,
+	if (redis_evalsha(r->thr->redis, SG_SCRIPT_INGEST, a.nkeys, a.argc, a.v, a.len, call_done,
 			  c) != 0) {
 		req_unref(r);
 		return -1;
@@ -183,9 +263,14 @@ ingest_submit(struct sg_req *r, struct sg_ingest_item *items, size_t n, const ch
 		ids_event(now, ev->id);
 		ev->received_ms = now;
 		ev->tenant = r->tenant;
+	}
+	for (i = 0; i < n; i += EVENTS_PER_CALL) {
+		size_t k = n - i < EVENTS_PER_CALL ? n - i : EVENTS_PER_CALL, j;
 		b->pending++;
-		if (send_item(b, &items[i], idem_key, idem_hash) != 0) {
-			items[i].status = 503;
+		if (send_call(b, items + i, k, idem_key, idem_hash) != 0) {
+			for (j = i; j < i + k; j++) {
+				items[j].status = 503;
+			}
 			b->pending--;
 		}
 	}

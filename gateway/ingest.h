@@ -1,6 +1,7 @@
 /*
- * The shared ingest path: canonical events -> one EVALSHA "ingest" each,
- * pipelined on the thread's Redis connection -> per-event outcome. The
+ * The shared ingest path: canonical events -> EVALSHA "ingest" calls of up
+ * to 50 events each, pipelined on the thread's Redis connection -> one
+ * outcome per event. The
  * script checks references, idempotency and dedupe and appends to the
  * tenant's stream atomically, so a 2xx is only ever rendered for an event
  * Redis holds.
@@ -31,7 +32,7 @@ typedef void (*sg_ingest_done)(struct sg_req *r, struct sg_ingest_item *items, s
 
 /*
  * Stamps each event (evt_ id, received time, tenant), encodes it and sends
- * one ingest call per item. idem_hash is the request's body hash when an
+ * the items in calls of up to 50 events. idem_hash is the request's body hash when an
  * Idempotency-Key was sent (single events only; idem_key the key), else
  * NULL. Items that cannot be sent get status 503. done runs exactly once,
  * possibly before this returns (when nothing could be sent).
