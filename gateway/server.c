@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "auth.h"
 #include "dialects/dialect.h"
@@ -189,12 +190,49 @@ on_headers_start(evhtp_request_t *req, void *arg)
 	return EVHTP_RES_OK;
 }
 
+/*
+ * libevhtp drops a connection whose request it cannot parse (a request line
+ * or header token over 8 KB, an invalid method or header) without a word.
+ * Its connection-fini hook still runs first, with the parser's error set:
+ * answer there, straight to the socket (a few hundred bytes always fit an
+ * empty socket buffer), unless earlier pipelined replies are still queued.
+ */
+static evhtp_res
+on_connection_fini(evhtp_connection_t *conn, void *arg)
+{
+	static const char too_big[] =
+		"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\n"
+		"Connection: close\r\nContent-Length: 97\r\n\r\n"
+		"{\"error\":{\"code\":\"HEADERS_TOO_LARGE\",\"message\":\"request line or header "
+		"over 8 KB\",\"details\":[]}}\n";
+	static const char malformed[] =
+		"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+		"Connection: close\r\nContent-Length: 81\r\n\r\n"
+		"{\"error\":{\"code\":\"BAD_REQUEST\",\"message\":\"malformed HTTP request\","
+		"\"details\":[]}}\n";
+	htpparse_error e = conn->parser ? htparser_get_error(conn->parser) : htparse_error_none;
+	const char *msg = e == htparse_error_too_big ? too_big : malformed;
+	size_t len = e == htparse_error_too_big ? sizeof(too_big) - 1 : sizeof(malformed) - 1;
+
+	(void)arg;
+	if (e == htparse_error_none || e == htparse_error_user || !conn->bev ||
+	    evbuffer_get_length(bufferevent_get_output(conn->bev)) > 0) {
+		return EVHTP_RES_OK;
+	}
+	if (send(bufferevent_getfd(conn->bev), msg, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		log_event(SG_LOG_DEBUG, "could not answer a malformed request", NULL);
+	}
+	return EVHTP_RES_OK;
+}
+
 static evhtp_res
 post_accept(evhtp_connection_t *conn, void *arg)
 {
 	(void)arg;
 	evhtp_connection_set_hook(conn, evhtp_hook_on_headers_start, (evhtp_hook)on_headers_start,
 				  NULL);
+	evhtp_connection_set_hook(conn, evhtp_hook_on_connection_fini,
+				  (evhtp_hook)on_connection_fini, NULL);
 	return EVHTP_RES_OK;
 }
 
