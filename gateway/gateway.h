@@ -15,6 +15,7 @@
 
 struct event_base;
 struct sg_auth_cache;
+struct sg_req;
 struct sg_idem_inflight;
 
 /* Indexes of the scripts the gateway loads (order of gateway_scripts[]). */
@@ -48,6 +49,8 @@ struct sg_thread {
 	struct sg_idem_inflight *idem;       /* idempotency keys being processed */
 	struct sg_buf out;                   /* reply body, reused */
 	struct sg_buf enc;                   /* msgpack encoding, reused */
+	struct sg_req *free_reqs;            /* finished request states, reused */
+	size_t nfree_reqs;
 };
 
 /* The process-wide configuration (set once at start-up). */

@@ -20,14 +20,63 @@ req_ref(struct sg_req *r)
 	r->refs++;
 }
 
+/* Request states kept per thread: a free list instead of malloc per request. */
+#define REQ_POOL_MAX 1024
+
+struct sg_req *
+req_create(struct sg_thread *t)
+{
+	struct sg_req *r = t->free_reqs;
+	struct sg_arena arena;
+
+	if (r) {
+		t->free_reqs = r->next_free;
+		t->nfree_reqs--;
+		arena = r->arena;
+		memset(r, 0, sizeof(*r));
+		r->arena = arena;
+	} else {
+		r = calloc(1, sizeof(*r));
+		if (!r) {
+			return NULL;
+		}
+		arena_init(&r->arena, 8192);
+	}
+	r->thr = t;
+	r->refs = 1;
+	r->route_index = -1;
+	return r;
+}
+
 void
 req_unref(struct sg_req *r)
 {
+	struct sg_thread *t = r->thr;
+
 	if (--r->refs > 0) {
 		return;
 	}
-	arena_finish(&r->arena);
-	free(r);
+	if (t->nfree_reqs >= REQ_POOL_MAX) {
+		arena_finish(&r->arena);
+		free(r);
+		return;
+	}
+	arena_reset(&r->arena);
+	r->next_free = t->free_reqs;
+	t->free_reqs = r;
+	t->nfree_reqs++;
+}
+
+void
+req_pool_drain(struct sg_thread *t)
+{
+	while (t->free_reqs) {
+		struct sg_req *r = t->free_reqs;
+		t->free_reqs = r->next_free;
+		arena_finish(&r->arena);
+		free(r);
+	}
+	t->nfree_reqs = 0;
 }
 
 int

@@ -45,12 +45,22 @@ struct sg_req {
 	const char *params[SG_REQ_MAX_PARAMS]; /* path parameters, arena strings */
 	size_t nparams;
 	void *state;                     /* handler-owned state, in the arena */
+	struct sg_req *next_free;        /* link in the thread's free list */
 };
+
+/*
+ * A request state for thread t: reused from the thread's free list (its
+ * arena keeps its first chunk) or allocated. refs is 1. NULL on ENOMEM.
+ */
+struct sg_req *req_create(struct sg_thread *t);
+
+/* Frees the thread's cached request states (at thread exit). */
+void req_pool_drain(struct sg_thread *t);
 
 /* Takes a reference (before starting an async operation). */
 void req_ref(struct sg_req *r);
 
-/* Drops a reference; frees the request state at zero. */
+/* Drops a reference; at zero the state returns to its thread's free list. */
 void req_unref(struct sg_req *r);
 
 /* 1 when the client is gone or already answered (nothing more to send). */

@@ -75,6 +75,7 @@ thread_exit(evhtp_t *htp, evthr_t *thr, void *arg)
 	redis_destroy(t->redis);
 	auth_cache_destroy(t->auth);
 	idem_inflight_destroy(t->idem);
+	req_pool_drain(t);
 	buf_finish(&t->out);
 	buf_finish(&t->enc);
 	free(t);
@@ -171,18 +172,14 @@ on_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 static evhtp_res
 on_headers_start(evhtp_request_t *req, void *arg)
 {
-	struct sg_req *r = calloc(1, sizeof(*r));
+	struct sg_req *r = req_create(evthr_get_aux(req->conn->thread));
 
 	(void)arg;
 	if (!r) {
 		return EVHTP_RES_ERROR;
 	}
 	r->http = req;
-	r->thr = evthr_get_aux(req->conn->thread);
-	r->route_index = -1;
-	r->refs = 1;
 	r->start_us = time_mono_us();
-	arena_init(&r->arena, 8192);
 	evhtp_request_set_hook(req, evhtp_hook_on_header, (evhtp_hook)on_header, r);
 	evhtp_request_set_hook(req, evhtp_hook_on_headers, (evhtp_hook)on_headers, r);
 	evhtp_request_set_hook(req, evhtp_hook_on_read, (evhtp_hook)on_read, r);
