@@ -181,7 +181,9 @@ reply_buckets(struct sg_req *r, struct query *q)
 	int64_t vals[NMEASURES];
 	size_t i = 0, j;
 
-	qsort(q->cells, q->ncells, sizeof(*q->cells), cell_cmp);
+	if (q->ncells > 1) {
+		qsort(q->cells, q->ncells, sizeof(*q->cells), cell_cmp);
+	}
 	buf_clear(out);
 	jsonw_init(&w, out);
 	jsonw_obj_open(&w);
