@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dialect.h"
+#include "noticia.h"
 #include "error.h"
 #include "event_codec.h"
 #include "gateway.h"
@@ -318,12 +319,7 @@ parse_freeform(json_t *root, struct sg_req *r, struct sg_event *ev, struct sg_er
 	}
 }
 
-/*
- * Parses one sales event object into ev (arena strings). Reports every bad
- * field into err; *check_profile is set when profile_id is a prof_ id that
- * must already exist. Returns 0 or SG_EINVAL.
- */
-static int
+int
 noticia_parse_event(json_t *root, struct sg_req *r, struct sg_event *ev, int *check_profile,
 		    struct sg_error *err)
 {
@@ -409,8 +405,7 @@ render_line(struct jsonw *w, const struct sg_line *l)
 	jsonw_obj_close(w);
 }
 
-/* Writes the stored event in Noticia's shape. */
-static void
+void
 noticia_render_event(struct jsonw *w, const struct sg_event *ev)
 {
 	size_t i;
