@@ -1,6 +1,7 @@
 /* Request JSON reading with field paths: see jsonv.h. */
 #include "jsonv.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,8 +96,55 @@ path_at(const char *p, size_t pos, char *out, size_t outlen)
 	}
 }
 
+/* The arena jansson allocates from on this thread while a parse runs. */
+static _Thread_local struct sg_arena *parse_arena;
+
+/*
+ * Every block carries a 16-byte header (keeps 16-byte alignment) saying
+ * where it came from, so free knows whether to give it back to malloc.
+ */
+#define BLOCK_HEADER 16
+#define FROM_ARENA 0x41
+#define FROM_MALLOC 0x4d
+
+static void *
+json_block_alloc(size_t n)
+{
+	unsigned char *p;
+
+	if (parse_arena) {
+		p = arena_alloc(parse_arena, n + BLOCK_HEADER);
+		if (p) {
+			p[0] = FROM_ARENA;
+		}
+	} else {
+		p = malloc(n + BLOCK_HEADER);
+		if (p) {
+			p[0] = FROM_MALLOC;
+		}
+	}
+	return p ? p + BLOCK_HEADER : NULL;
+}
+
+static void
+json_block_free(void *ptr)
+{
+	unsigned char *p = ptr;
+
+	if (p && p[-BLOCK_HEADER] == FROM_MALLOC) {
+		free(p - BLOCK_HEADER);
+	}
+	/* arena blocks go with the request's arena */
+}
+
+void
+jsonv_use_arenas(void)
+{
+	json_set_alloc_funcs(json_block_alloc, json_block_free);
+}
+
 json_t *
-jsonv_parse(const char *body, size_t len, struct sg_error *err)
+jsonv_parse(const char *body, size_t len, struct sg_arena *a, struct sg_error *err)
 {
 	json_error_t jerr;
 	json_t *root;
@@ -109,7 +157,9 @@ jsonv_parse(const char *body, size_t len, struct sg_error *err)
 		error_add(err, "body", "JSON nesting deeper than %d levels", SG_JSON_MAX_DEPTH);
 		return NULL;
 	}
+	parse_arena = a;
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	parse_arena = NULL;
 	if (!root && strstr(jerr.text, "too big")) {
 		char path[128];
 		path_at(body, (size_t)jerr.position < len ? (size_t)jerr.position : len, path,
@@ -130,32 +180,74 @@ jsonv_parse(const char *body, size_t len, struct sg_error *err)
 	return root;
 }
 
+/* Appends src to out at *n, truncating at outlen - 1. */
+static void
+append(char *out, size_t outlen, size_t *n, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (*n + len >= outlen) {
+		len = outlen - 1 - *n;
+	}
+	memcpy(out + *n, src, len);
+	*n += len;
+	out[*n] = '\0';
+}
+
 void
 jsonv_path(char *out, size_t outlen, const char *parent, const char *key)
 {
+	size_t n = 0;
+
+	/* per field of every event: no printf */
+	out[0] = '\0';
 	if (parent && parent[0]) {
-		snprintf(out, outlen, "%s.%s", parent, key);
-	} else {
-		snprintf(out, outlen, "%s", key);
+		append(out, outlen, &n, parent);
+		append(out, outlen, &n, ".");
 	}
+	append(out, outlen, &n, key);
 }
 
 void
 jsonv_index(char *out, size_t outlen, const char *parent, size_t i)
 {
-	snprintf(out, outlen, "%s[%zu]", parent, i);
+	char digits[24], *p = digits + sizeof(digits) - 1;
+	size_t n = 0;
+
+	*p = '\0';
+	do {
+		*--p = (char)('0' + i % 10);
+		i /= 10;
+	} while (i);
+	out[0] = '\0';
+	append(out, outlen, &n, parent);
+	append(out, outlen, &n, "[");
+	append(out, outlen, &n, p);
+	append(out, outlen, &n, "]");
+}
+
+/* Reports issue against "<parent>.<key>"; the path is only formatted on error. */
+static void __attribute__((format(printf, 4, 5)))
+field_error(struct sg_error *err, const char *parent, const char *key, const char *fmt, ...)
+{
+	char path[128], issue[160];
+	va_list ap;
+
+	jsonv_path(path, sizeof(path), parent, key);
+	va_start(ap, fmt);
+	vsnprintf(issue, sizeof(issue), fmt, ap);
+	va_end(ap);
+	error_add(err, path, "%s", issue);
 }
 
 /* Looks key up; records "is required" when absent (or null) and required. */
 static json_t *
-member(json_t *obj, const char *parent, const char *key, int required, char *path,
-       size_t pathlen, struct sg_error *err)
+member(json_t *obj, const char *parent, const char *key, int required, struct sg_error *err)
 {
 	json_t *v = json_object_get(obj, key);
 
-	jsonv_path(path, pathlen, parent, key);
 	if ((!v || json_is_null(v)) && required) {
-		error_add(err, path, "is required");
+		field_error(err, parent, key, "is required");
 	}
 	return v && !json_is_null(v) ? v : NULL;
 }
@@ -164,20 +256,19 @@ int
 jsonv_string(json_t *obj, const char *parent, const char *key, int required, size_t maxlen,
 	     struct sg_arena *a, const char **out, struct sg_error *err)
 {
-	char path[128];
-	json_t *v = member(obj, parent, key, required, path, sizeof(path), err);
+	json_t *v = member(obj, parent, key, required, err);
 	size_t len;
 
 	if (!v) {
 		return 0;
 	}
 	if (!json_is_string(v)) {
-		error_add(err, path, "must be a string");
+		field_error(err, parent, key, "must be a string");
 		return -1;
 	}
 	len = json_string_length(v);
 	if (len == 0 || len > maxlen) {
-		error_add(err, path, "must be 1 to %zu characters long", maxlen);
+		field_error(err, parent, key, "must be 1 to %zu characters long", maxlen);
 		return -1;
 	}
 	*out = arena_strndup(a, json_string_value(v), len);
@@ -188,25 +279,24 @@ int
 jsonv_int(json_t *obj, const char *parent, const char *key, int required, int64_t min,
 	  int64_t max, int64_t *out, struct sg_error *err)
 {
-	char path[128];
-	json_t *v = member(obj, parent, key, required, path, sizeof(path), err);
+	json_t *v = member(obj, parent, key, required, err);
 	json_int_t i;
 
 	if (!v) {
 		return 0;
 	}
 	if (!json_is_integer(v)) {
-		error_add(err, path, "must be an integer%s",
-			  json_is_real(v) ? " (amounts are whole minor units, e.g. cents)" : "");
+		field_error(err, parent, key, "must be an integer%s",
+			    json_is_real(v) ? " (amounts are whole minor units, e.g. cents)" : "");
 		return -1;
 	}
 	i = json_integer_value(v);
 	if (i < min || i > max) {
 		if (max == INT64_MAX) {
-			error_add(err, path, "must be >= %lld", (long long)min);
+			field_error(err, parent, key, "must be >= %lld", (long long)min);
 		} else {
-			error_add(err, path, "must be between %lld and %lld", (long long)min,
-				  (long long)max);
+			field_error(err, parent, key, "must be between %lld and %lld",
+				    (long long)min, (long long)max);
 		}
 		return -1;
 	}
@@ -218,14 +308,13 @@ int
 jsonv_object(json_t *obj, const char *parent, const char *key, int required, json_t **out,
 	     struct sg_error *err)
 {
-	char path[128];
-	json_t *v = member(obj, parent, key, required, path, sizeof(path), err);
+	json_t *v = member(obj, parent, key, required, err);
 
 	if (!v) {
 		return 0;
 	}
 	if (!json_is_object(v)) {
-		error_add(err, path, "must be an object");
+		field_error(err, parent, key, "must be an object");
 		return -1;
 	}
 	*out = v;
@@ -236,20 +325,19 @@ int
 jsonv_array(json_t *obj, const char *parent, const char *key, int required, size_t min,
 	    size_t max, json_t **out, struct sg_error *err)
 {
-	char path[128];
-	json_t *v = member(obj, parent, key, required, path, sizeof(path), err);
+	json_t *v = member(obj, parent, key, required, err);
 	size_t n;
 
 	if (!v) {
 		return 0;
 	}
 	if (!json_is_array(v)) {
-		error_add(err, path, "must be an array");
+		field_error(err, parent, key, "must be an array");
 		return -1;
 	}
 	n = json_array_size(v);
 	if (n < min || n > max) {
-		error_add(err, path, "must have %zu to %zu elements (has %zu)", min, max, n);
+		field_error(err, parent, key, "must have %zu to %zu elements (has %zu)", min, max, n);
 		return -1;
 	}
 	*out = v;
@@ -260,12 +348,15 @@ const char *
 jsonv_dump(json_t *v, struct sg_arena *a)
 {
 	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+	json_malloc_t m;
+	json_free_t f;
 	const char *copy;
 
 	if (!s) {
 		return NULL;
 	}
 	copy = arena_strdup(a, s);
-	free(s);
+	json_get_alloc_funcs(&m, &f);
+	f(s); /* jansson's own allocator, whichever is installed */
 	return copy;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "jsonv.h"
 #include "log.h"
 #include "server.h"
 #include "timeutil.h"
@@ -151,6 +152,7 @@ init_log(void)
 		return -1;
 	}
 	log_init("gateway", level);
+	jsonv_use_arenas();
 	return 0;
 }
 
