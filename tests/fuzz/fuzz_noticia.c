@@ -2,8 +2,7 @@
  * libFuzzer target: arbitrary bytes as a Noticia sales-event body, through
  * the gateway's strict JSON reader and the dialect parser, then the event
  * is encoded, decoded and rendered. Any crash, sanitizer report or leak is
- * a finding. Build: CC=clang meson setup build-fuzz -Db_sanitize=address,undefined
- * then build-fuzz/tests/fuzz/fuzz-noticia -max_total_time=60 tests/data/noticia
+ * a finding. How to build and run: tests/fuzz/meson.build.
  */
 #include <stddef.h>
 #include <stdint.h>
