@@ -11,7 +11,6 @@
 #include "worker_private.h"
 
 #define BATCH_ARENA_CHUNK 65536
-#define BATCH_APPLY_ROUNDS 8        /* NOSCRIPT / stale retries within one batch */
 #define SEQ_MAX INT64_C(4294967295) /* SETBIT's largest offset */
 
 void
@@ -160,50 +159,77 @@ batch_decode(struct sg_batch *b)
 	}
 }
 
-/* Reads the stored contrib record of every TODO UPSERT item (one pipeline). */
+/* Whether item it needs its contrib record read. */
 static int
-batch_fetch_contrib(struct sg_worker *w)
+item_wants_contrib(const struct sg_item *it)
 {
-	struct sg_batch *b = &w->batch;
+	return it->state == SG_ITEM_TODO && apply_is_upsert(&it->ev);
+}
+
+/* Queues the HGET of item it's contrib record. */
+static int
+contrib_append(struct sg_worker *w, const struct sg_item *it)
+{
 	char key[SG_KEY_MAX];
-	redisReply *r = NULL;
 
-	for (size_t i = 0; i < b->n; i++) {
-		struct sg_item *it = &b->v[i];
+	keys_tenant(key, sizeof(key), it->tenant->id, "contrib");
+	const char *argv[] = {"HGET", key, it->ev.upsert_key};
+	size_t argvlen[] = {4, strlen(key), strlen(it->ev.upsert_key)};
 
-		if (it->state == SG_ITEM_TODO && apply_is_upsert(&it->ev)) {
-			keys_tenant(key, sizeof(key), it->tenant->id, "contrib");
-			const char *argv[] = {"HGET", key, it->ev.upsert_key};
-			size_t argvlen[] = {4, strlen(key), strlen(it->ev.upsert_key)};
+	return rconn_append(&w->rc, 3, argv, argvlen) < 0 ? SG_EUNAVAIL : 0;
+}
 
-			if (rconn_append(&w->rc, 3, argv, argvlen) < 0) {
-				return SG_EUNAVAIL;
-			}
-		}
+/* Takes the reply of item it's HGET. */
+static int
+contrib_take(struct sg_worker *w, struct sg_item *it)
+{
+	redisReply *r = rconn_reply(&w->rc);
+
+	if (r == NULL) {
+		return SG_EUNAVAIL;
 	}
-	for (size_t i = 0; i < b->n; i++) {
-		struct sg_item *it = &b->v[i];
-
-		if (it->state != SG_ITEM_TODO || !apply_is_upsert(&it->ev)) {
-			continue;
-		}
-		if ((r = rconn_reply(&w->rc)) == NULL) {
-			return SG_EUNAVAIL;
-		}
-		it->contrib = NULL;
-		it->contrib_len = 0;
-		if (r->type == REDIS_REPLY_STRING) {
-			it->contrib = arena_strndup(&b->arena, r->str, r->len);
-			it->contrib_len = it->contrib ? r->len : 0;
-		}
-		freeReplyObject(r);
+	it->contrib = NULL;
+	it->contrib_len = 0;
+	if (r->type == REDIS_REPLY_STRING) {
+		it->contrib = arena_strndup(&w->batch.arena, r->str, r->len);
+		it->contrib_len = it->contrib ? r->len : 0;
 	}
+	freeReplyObject(r);
 	return 0;
 }
 
-/* Builds and queues the EVALSHA of one item; an unbuildable item changes state. */
-static int
-item_send(struct sg_worker *w, struct sg_item *it)
+int
+batch_fetch_contrib(struct sg_worker *w, const struct sg_range *ranges, size_t n)
+{
+	struct sg_batch *b = &w->batch;
+	int rc = 0;
+
+	for (size_t k = 0; k < n && rc == 0; k++) {
+		for (size_t i = ranges[k].from; i < ranges[k].to && rc == 0; i++) {
+			rc = item_wants_contrib(&b->v[i]) ? contrib_append(w, &b->v[i]) : 0;
+		}
+	}
+	for (size_t k = 0; k < n && rc == 0; k++) {
+		for (size_t i = ranges[k].from; i < ranges[k].to && rc == 0; i++) {
+			rc = item_wants_contrib(&b->v[i]) ? contrib_take(w, &b->v[i]) : 0;
+		}
+	}
+	return rc;
+}
+
+void
+batch_item_unbuildable(struct sg_worker *w, struct sg_item *it, int rc, const struct sg_error *err)
+{
+	it->state = rc == SG_ENOMEM ? SG_ITEM_FAILED : SG_ITEM_DEADLETTER;
+	it->reason = arena_strdup(&w->batch.arena,
+	                          err && err->message[0] ? err->message : error_code_name(rc));
+	it->reason = it->reason ? it->reason : "cannot build the apply plan";
+	log_warn("cannot apply event", "stream", it->tenant->stream, "id", it->id, "err",
+	         it->reason, NULL);
+}
+
+int
+batch_item_send(struct sg_worker *w, struct sg_item *it)
 {
 	struct sg_error err;
 	const char **argv = NULL;
@@ -216,20 +242,14 @@ item_send(struct sg_worker *w, struct sg_item *it)
 	                 &err);
 	argc = rc == 0 ? plan_argv(&w->plan, w->rc.sha, &argv, &argvlen) : rc;
 	if (argc < 0) {
-		it->state = argc == SG_ENOMEM ? SG_ITEM_FAILED : SG_ITEM_DEADLETTER;
-		it->reason = arena_strdup(&w->batch.arena,
-		                          err.message[0] ? err.message : error_code_name(argc));
-		it->reason = it->reason ? it->reason : "cannot build the apply plan";
-		log_warn("cannot apply event", "stream", it->tenant->stream, "id", it->id, "err",
-		         it->reason, NULL);
+		batch_item_unbuildable(w, it, argc, &err);
 		return 0;
 	}
 	return rconn_append(&w->rc, argc, argv, argvlen) < 0 ? SG_EUNAVAIL : 0;
 }
 
-/* Takes the reply of one item's EVALSHA. */
-static void
-item_result(struct sg_worker *w, struct sg_item *it, const redisReply *r, int *reload)
+void
+batch_item_result(struct sg_worker *w, struct sg_item *it, const redisReply *r, int *reload)
 {
 	if (r->type == REDIS_REPLY_STRING && strcmp(r->str, "stale") == 0) {
 		return; /* the record's contrib changed under us: read it again, rebuild */
@@ -258,7 +278,7 @@ batch_eval_round(struct sg_worker *w, int *reload)
 
 	for (size_t i = 0; i < b->n && rc == 0; i++) {
 		if (b->v[i].state == SG_ITEM_TODO) {
-			rc = item_send(w, &b->v[i]);
+			rc = batch_item_send(w, &b->v[i]);
 		}
 	}
 	for (size_t i = 0; i < b->n && rc == 0; i++) {
@@ -268,7 +288,7 @@ batch_eval_round(struct sg_worker *w, int *reload)
 		if ((r = rconn_reply(&w->rc)) == NULL) {
 			return SG_EUNAVAIL;
 		}
-		item_result(w, &b->v[i], r, reload);
+		batch_item_result(w, &b->v[i], r, reload);
 		freeReplyObject(r);
 	}
 	return rc;
@@ -285,14 +305,18 @@ batch_count(const struct sg_batch *b, enum sg_item_state state)
 	return n;
 }
 
-/* Applies every TODO item; what still is TODO after the retries is left pending. */
+/*
+ * Applies every TODO item one by one (--apply-batch 1), pipelined; what
+ * still is TODO after the retries is left pending.
+ */
 static int
 batch_apply(struct sg_worker *w)
 {
+	struct sg_range all = {0, w->batch.n};
 	int reload = 0;
 	int rc = 0;
 
-	for (int round = 0; round < BATCH_APPLY_ROUNDS && rc == 0; round++) {
+	for (int round = 0; round < SG_BATCH_APPLY_ROUNDS && rc == 0; round++) {
 		if (batch_count(&w->batch, SG_ITEM_TODO) == 0) {
 			return 0;
 		}
@@ -300,7 +324,7 @@ batch_apply(struct sg_worker *w)
 			return rconn_ok(&w->rc) ? 0 : SG_EUNAVAIL;
 		}
 		reload = 0;
-		rc = batch_fetch_contrib(w);
+		rc = batch_fetch_contrib(w, &all, 1);
 		rc = rc ? rc : batch_eval_round(w, &reload);
 	}
 	for (size_t i = 0; i < w->batch.n && rc == 0; i++) {
@@ -443,7 +467,7 @@ batch_run(struct sg_worker *w)
 		return 0;
 	}
 	batch_decode(&w->batch);
-	rc = batch_apply(w);
+	rc = w->opts->apply_batch > 1 ? batch_apply_merged(w) : batch_apply(w);
 	rc = rc ? rc : batch_deadletter(w);
 	rc = rc ? rc : batch_ack(w);
 	return rc;

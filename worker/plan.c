@@ -10,7 +10,7 @@
 #include "error.h"
 
 #define PLAN_ARENA_CHUNK 16384
-#define PLAN_HEAD_ARGS 10 /* EVALSHA sha numkeys, KEYS[1..2], ARGV[1..5] */
+#define PLAN_HEAD_ARGS 10 /* EVALSHA sha numkeys, KEYS[1..2], ARGV[1..5]; a batch: + nq */
 
 static uint64_t
 hash_str(uint64_t h, const char *s)
@@ -27,6 +27,18 @@ hash_incr(uint32_t key, const char *field)
 	uint64_t h = 14695981039346656037ULL ^ key;
 
 	return hash_str(h * 1099511628211ULL, field);
+}
+
+/* Hash of a key name, finalized so that its low bits (the slot) are well mixed. */
+static uint32_t
+hash_key(const char *name)
+{
+	uint64_t h = hash_str(14695981039346656037ULL, name);
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return (uint32_t)h;
 }
 
 /* Grows *v (elements of size sz) to hold at least need; returns 0 or -1. */
@@ -66,12 +78,15 @@ plan_finish(struct sg_plan *p)
 	}
 	arena_finish(&p->arena);
 	free(p->keys);
+	free(p->key_hash);
 	free(p->ops);
 	free(p->key_slots);
 	free(p->incr_slots);
 	free(p->argv);
 	free(p->argvlen);
 	free(p->lua_key);
+	free(p->qs);
+	free(p->mp);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -96,17 +111,20 @@ plan_reset(struct sg_plan *p, const char *tenant, int64_t q)
 	p->contrib_old = NULL;
 	p->contrib_old_len = 0;
 	p->contrib_new = NULL;
+	p->nq = 0;
 	return 0;
 }
 
-/* Slot of name in key_slots: its index + 1 is there, or the slot is 0. */
+/* Slot of name (hash h) in key_slots: its index + 1 is there, or the slot is 0. */
 static size_t
-key_slot(const struct sg_plan *p, const char *name)
+key_slot(const struct sg_plan *p, const char *name, uint32_t h)
 {
 	size_t mask = p->key_slots_cap - 1;
-	size_t i = hash_str(14695981039346656037ULL, name) & mask;
+	size_t i = h & mask;
+	uint32_t k = 0;
 
-	while (p->key_slots[i] != 0 && strcmp(p->keys[p->key_slots[i] - 1], name) != 0) {
+	while ((k = p->key_slots[i]) != 0 &&
+	       (p->key_hash[k - 1] != h || strcmp(p->keys[k - 1], name) != 0)) {
 		i = (i + 1) & mask;
 	}
 	return i;
@@ -147,7 +165,7 @@ key_slots_grow(struct sg_plan *p)
 	}
 	p->key_slots_cap = ncap;
 	for (size_t k = 0; k < p->nkeys; k++) {
-		p->key_slots[key_slot(p, p->keys[k])] = (uint32_t)k + 1;
+		p->key_slots[key_slot(p, p->keys[k], p->key_hash[k])] = (uint32_t)k + 1;
 	}
 	free(old);
 	return 0;
@@ -186,21 +204,23 @@ plan_key_find(const struct sg_plan *p, const char *name)
 	if (p->key_slots_cap == 0) {
 		return -1;
 	}
-	i = key_slot(p, name);
+	i = key_slot(p, name, hash_key(name));
 	return p->key_slots[i] ? (int)p->key_slots[i] - 1 : -1;
 }
 
 int
 plan_key(struct sg_plan *p, const char *name)
 {
-	int k = plan_key_find(p, name);
+	uint32_t h = hash_key(name);
+	size_t i = p->key_slots_cap ? key_slot(p, name, h) : 0;
 	char *copy = NULL;
 
-	if (k >= 0) {
-		return k;
+	if (p->key_slots_cap != 0 && p->key_slots[i] != 0) {
+		return (int)p->key_slots[i] - 1;
 	}
 	if (key_slots_grow(p) < 0 ||
-	    grow((void **)&p->keys, &p->keys_cap, p->nkeys + 1, sizeof(*p->keys)) < 0) {
+	    grow((void **)&p->keys, &p->keys_cap, p->nkeys + 1, sizeof(*p->keys)) < 0 ||
+	    grow((void **)&p->key_hash, &p->key_hash_cap, p->nkeys + 1, sizeof(*p->key_hash)) < 0) {
 		return SG_ENOMEM;
 	}
 	copy = arena_strdup(&p->arena, name);
@@ -208,7 +228,8 @@ plan_key(struct sg_plan *p, const char *name)
 		return SG_ENOMEM;
 	}
 	p->keys[p->nkeys] = copy;
-	p->key_slots[key_slot(p, copy)] = (uint32_t)p->nkeys + 1;
+	p->key_hash[p->nkeys] = h;
+	p->key_slots[key_slot(p, copy, h)] = (uint32_t)p->nkeys + 1;
 	return (int)p->nkeys++;
 }
 
@@ -267,6 +288,34 @@ plan_op(struct sg_plan *p, enum sg_op_code code, int key, const char *field, con
 	return op_append(p, code, key, field, value) ? 0 : SG_ENOMEM;
 }
 
+int
+plan_push(struct sg_plan *p, enum sg_op_code code, int key, const char *field, const char *value,
+          int64_t delta)
+{
+	struct sg_op *op = NULL;
+
+	if (grow((void **)&p->ops, &p->ops_cap, p->nops + 1, sizeof(*p->ops)) < 0) {
+		return SG_ENOMEM;
+	}
+	op = &p->ops[p->nops++];
+	op->code = (char)code;
+	op->key = (uint32_t)key;
+	op->field = field;
+	op->value = value;
+	op->delta = delta;
+	return 0;
+}
+
+int
+plan_add_q(struct sg_plan *p, int64_t q)
+{
+	if (grow((void **)&p->qs, &p->qs_cap, p->nq + 1, sizeof(*p->qs)) < 0) {
+		return SG_ENOMEM;
+	}
+	p->qs[p->nq++] = q;
+	return 0;
+}
+
 const struct sg_op *
 plan_find_incr(const struct sg_plan *p, const char *name, const char *field)
 {
@@ -303,10 +352,11 @@ plan_printf(struct sg_plan *p, const char *fmt, ...)
 	return s;
 }
 
+/* An event's plan drops the INCRs its own ops cancelled; a batch plan sends every op. */
 static int
-op_sent(const struct sg_op *op)
+op_sent(const struct sg_plan *p, const struct sg_op *op)
 {
-	return op->code != SG_OP_INCR || op->delta != 0;
+	return p->nq > 0 || op->code != SG_OP_INCR || op->delta != 0;
 }
 
 /* Appends one argument; the vector was sized beforehand. */
@@ -363,7 +413,153 @@ argv_keys(struct sg_plan *p, size_t *argc, int *nused)
 	return rc;
 }
 
-/* Pushes the four arguments of every sent op. */
+/* Makes room for n more bytes of msgpack. */
+static int
+mp_reserve(struct sg_plan *p, size_t n)
+{
+	return grow((void **)&p->mp, &p->mp_cap, p->mp_len + n, 1) < 0 ? SG_ENOMEM : 0;
+}
+
+/* A msgpack unsigned int; room was reserved (5 bytes). */
+static void
+mp_uint(struct sg_plan *p, uint32_t v)
+{
+	unsigned char *o = (unsigned char *)p->mp + p->mp_len;
+
+	if (v < 128) {
+		o[0] = (unsigned char)v;
+		p->mp_len += 1;
+	} else if (v < 65536) {
+		o[0] = 0xcd;
+		o[1] = (unsigned char)(v >> 8);
+		o[2] = (unsigned char)v;
+		p->mp_len += 3;
+	} else {
+		o[0] = 0xce;
+		o[1] = (unsigned char)(v >> 24);
+		o[2] = (unsigned char)(v >> 16);
+		o[3] = (unsigned char)(v >> 8);
+		o[4] = (unsigned char)v;
+		p->mp_len += 5;
+	}
+}
+
+/* A msgpack str. */
+static int
+mp_str(struct sg_plan *p, const char *s, size_t len)
+{
+	unsigned char *o = NULL;
+
+	if (len > UINT32_MAX || mp_reserve(p, len + 5) < 0) {
+		return SG_ENOMEM;
+	}
+	o = (unsigned char *)p->mp + p->mp_len;
+	if (len < 32) {
+		*o++ = (unsigned char)(0xa0 | len);
+	} else if (len < 256) {
+		*o++ = 0xd9;
+		*o++ = (unsigned char)len;
+	} else {
+		*o++ = 0xdb;
+		for (int sh = 24; sh >= 0; sh -= 8) {
+			*o++ = (unsigned char)(len >> sh);
+		}
+	}
+	memcpy(o, s, len);
+	p->mp_len = (size_t)((char *)o - p->mp) + len;
+	return 0;
+}
+
+/* Decimal text of v into buf (24 bytes); returns its length. */
+static size_t
+fmt_i64(char *buf, int64_t v)
+{
+	char tmp[24];
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0;
+	size_t len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0) {
+		buf[len++] = '-';
+	}
+	while (n > 0) {
+		buf[len++] = tmp[--n];
+	}
+	buf[len] = '\0';
+	return len;
+}
+
+/* Length of the run of ops from i on with op i's key and code. */
+static size_t
+group_len(const struct sg_plan *p, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < p->nops && p->ops[j].key == p->ops[i].key && p->ops[j].code == p->ops[i].code) {
+		j++;
+	}
+	return j - i;
+}
+
+/* One group: key index, code, m, then m field / value pairs. */
+static int
+mp_group(struct sg_plan *p, size_t i, size_t m)
+{
+	char num[24];
+	const struct sg_op *op = NULL;
+	int rc = mp_reserve(p, 16);
+
+	if (rc < 0) {
+		return rc;
+	}
+	mp_uint(p, (uint32_t)p->lua_key[p->ops[i].key]);
+	rc = mp_str(p, &p->ops[i].code, 1);
+	if (rc == 0 && (rc = mp_reserve(p, 5)) == 0) {
+		mp_uint(p, (uint32_t)m);
+	}
+	for (size_t k = i; k < i + m && rc == 0; k++) {
+		op = &p->ops[k];
+		rc = mp_str(p, op->field, strlen(op->field));
+		if (rc == 0 && op->code == SG_OP_INCR) {
+			rc = mp_str(p, num, fmt_i64(num, op->delta));
+		} else if (rc == 0) {
+			rc = mp_str(p, op->value ? op->value : "",
+			            op->value ? strlen(op->value) : 0);
+		}
+	}
+	return rc;
+}
+
+/* Encodes every op of a batch plan as the msgpack array of groups into p->mp. */
+static int
+mp_ops(struct sg_plan *p)
+{
+	uint32_t count = 0;
+	size_t m = 0;
+	int rc = 0;
+
+	p->mp_len = 0;
+	if (mp_reserve(p, 5) < 0) {
+		return SG_ENOMEM;
+	}
+	p->mp_len = 5; /* array32 header, written last */
+	for (size_t i = 0; i < p->nops && rc == 0; i += m) {
+		m = group_len(p, i);
+		rc = mp_group(p, i, m);
+		count += (uint32_t)(3 + 2 * m);
+	}
+	p->mp[0] = (char)0xdd;
+	for (int k = 0; k < 4; k++) {
+		p->mp[1 + k] = (char)(unsigned char)(count >> (24 - 8 * k));
+	}
+	return rc;
+}
+
+/* Pushes the four arguments of every sent op; a batch plan's as one msgpack argument. */
 static int
 argv_ops(struct sg_plan *p, size_t *argc)
 {
@@ -372,9 +568,17 @@ argv_ops(struct sg_plan *p, size_t *argc)
 	const char *idx = NULL;
 	const char *val = NULL;
 
+	if (p->nq > 0) {
+		int rc = mp_ops(p);
+
+		if (rc == 0) {
+			arg_push(p, argc, p->mp, p->mp_len);
+		}
+		return rc;
+	}
 	for (size_t i = 0; i < p->nops; i++) {
 		op = &p->ops[i];
-		if (!op_sent(op)) {
+		if (!op_sent(p, op)) {
 			continue;
 		}
 		idx = plan_printf(p, "%d", p->lua_key[op->key]);
@@ -401,7 +605,7 @@ argv_prepare(struct sg_plan *p, size_t *nsent)
 	memset(p->lua_key, 0, p->nkeys * sizeof(*p->lua_key));
 	*nsent = 0;
 	for (size_t i = 0; i < p->nops; i++) {
-		if (op_sent(&p->ops[i])) {
+		if (op_sent(p, &p->ops[i])) {
 			p->lua_key[p->ops[i].key] = 1;
 			(*nsent)++;
 		}
@@ -430,13 +634,37 @@ argv_reserve(struct sg_plan *p, size_t n)
 	return 0;
 }
 
+/* Pushes ARGV[1..2+n] of a batch plan: "batch", n and the q of every event. */
+static int
+argv_head_batch(struct sg_plan *p, size_t *argc)
+{
+	const char *n = plan_printf(p, "%zu", p->nq);
+	const char *q = NULL;
+
+	if (n == NULL) {
+		return SG_ENOMEM;
+	}
+	arg_push_str(p, argc, "batch");
+	arg_push_str(p, argc, n);
+	for (size_t i = 0; i < p->nq; i++) {
+		if ((q = plan_printf(p, "%" PRId64, p->qs[i])) == NULL) {
+			return SG_ENOMEM;
+		}
+		arg_push_str(p, argc, q);
+	}
+	return 0;
+}
+
 /* Pushes ARGV[1..5]: mode, q, upsert key, expected and new contrib. */
 static int
 argv_head(struct sg_plan *p, size_t *argc)
 {
-	const char *q = plan_printf(p, "%" PRId64, p->q);
+	const char *q = NULL;
 
-	if (q == NULL) {
+	if (p->nq > 0) {
+		return argv_head_batch(p, argc);
+	}
+	if ((q = plan_printf(p, "%" PRId64, p->q)) == NULL) {
 		return SG_ENOMEM;
 	}
 	arg_push_str(p, argc, "apply");
@@ -457,7 +685,8 @@ plan_argv(struct sg_plan *p, const char *sha, const char ***argv, const size_t *
 	int rc = argv_prepare(p, &nsent);
 
 	if (rc == 0) {
-		rc = argv_reserve(p, PLAN_HEAD_ARGS + p->nkeys + 4 * nsent);
+		rc = argv_reserve(p,
+		                  PLAN_HEAD_ARGS + p->nq + p->nkeys + (p->nq > 0 ? 1 : 4 * nsent));
 	}
 	if (rc < 0) {
 		return rc;

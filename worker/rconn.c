@@ -176,6 +176,19 @@ rconn_append(struct sg_rconn *rc, int argc, const char **argv, const size_t *arg
 	return 0;
 }
 
+int
+rconn_flush(struct sg_rconn *rc)
+{
+	int done = 0;
+
+	while (rconn_ok(rc) && !done) {
+		if (redisBufferWrite(rc->ctx, &done) != REDIS_OK) {
+			rconn_broke(rc);
+		}
+	}
+	return rconn_ok(rc) ? 0 : -1;
+}
+
 struct redisReply *
 rconn_reply(struct sg_rconn *rc)
 {

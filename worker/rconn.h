@@ -64,6 +64,13 @@ struct redisReply *rconn_callv(struct sg_rconn *rc, const char *arg0, ...)
 /* Queues one command of a pipeline. Returns 0, or -1 (broken). */
 int rconn_append(struct sg_rconn *rc, int argc, const char **argv, const size_t *argvlen);
 
+/*
+ * Writes the queued commands to the socket now (redisGetReply would only
+ * write them when the first reply is wanted), so Redis runs them while
+ * the caller prepares the next ones. Returns 0, or -1 (broken).
+ */
+int rconn_flush(struct sg_rconn *rc);
+
 /* Reads the next pipelined reply (caller frees). NULL when broken. */
 struct redisReply *rconn_reply(struct sg_rconn *rc);
 

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "error.h"
 #include "event.h"
@@ -262,11 +263,38 @@ buckets_of(int64_t ms, struct buckets *b)
 }
 
 /* Adds every measure of one (granularity, dimension, value) cell. */
+/*
+ * Writes the n parts joined by sep into out (outlen bytes, NUL-terminated).
+ * Returns the length, or -1 when it does not fit. (snprintf was a fifth of
+ * the worker's CPU: ~80 keys and fields per event.)
+ */
+static int
+join(char *out, size_t outlen, char sep, const char *const *parts, size_t n)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(parts[i]);
+
+		if (len + l + (i > 0) >= outlen) {
+			return -1;
+		}
+		if (i > 0) {
+			out[len++] = sep;
+		}
+		memcpy(out + len, parts[i], l);
+		len += l;
+	}
+	out[len] = '\0';
+	return (int)len;
+}
+
 static int
 rollup_cell(struct sg_plan *p, const struct sg_event *ev, const struct sg_line *line,
             const char *key, const char *bucket)
 {
 	char field[96];
+	const char *parts[] = {bucket, rollup_currency(ev), ""};
 	int existed = plan_key_find(p, key) >= 0;
 	int k = plan_key(p, key);
 	int rc = 0;
@@ -275,9 +303,10 @@ rollup_cell(struct sg_plan *p, const struct sg_event *ev, const struct sg_line *
 		if (measures[i].once && existed) {
 			continue; /* an earlier line with the same value counted the event */
 		}
-		snprintf(field, sizeof(field), "%s|%s|%s", bucket, rollup_currency(ev),
-		         measures[i].name);
-		rc = plan_incr(p, k, field, measures[i].delta(ev, line));
+		parts[2] = measures[i].name;
+		rc = join(field, sizeof(field), '|', parts, 3) < 0
+		         ? SG_ETOOLARGE
+		         : plan_incr(p, k, field, measures[i].delta(ev, line));
 	}
 	return k < 0 ? k : rc;
 }
@@ -289,16 +318,16 @@ rollup_value(struct sg_plan *p, const struct sg_event *ev, const struct sg_line 
 {
 	char key[SG_KEY_MAX];
 	const char *val = dim->value(ev, line);
-	int n = 0;
+	const char *parts[] = {"r", "", dim->name, val, ""};
 	int rc = 0;
 
 	if (val == NULL || val[0] == '\0') {
 		return 0;
 	}
 	for (size_t g = 0; g < NGRAN && rc == 0; g++) {
-		n = snprintf(key, sizeof(key), "r:%s:%s:%s:%s", granularities[g].name, dim->name,
-		             val, b->period[g]);
-		if (n < 0 || (size_t)n >= sizeof(key)) {
+		parts[1] = granularities[g].name;
+		parts[4] = b->period[g];
+		if (join(key, sizeof(key), ':', parts, 5) < 0) {
 			return SG_ETOOLARGE;
 		}
 		rc = rollup_cell(p, ev, line, key, b->bucket[g]);

@@ -189,6 +189,7 @@ worker_run(const struct sg_worker_opts *opts, volatile sig_atomic_t *stop)
 	rconn_init(&w.rc, opts->host, opts->port);
 	tenants_init(&w.tenants);
 	plan_init(&w.plan);
+	merge_init(&w.merge, (size_t)opts->apply_max_ops);
 	batch_init(&w.batch);
 	log_info("worker started", "consumer", opts->consumer, NULL);
 	while (!*stop) {
@@ -205,6 +206,7 @@ worker_run(const struct sg_worker_opts *opts, volatile sig_atomic_t *stop)
 	snprintf(applied, sizeof(applied), "%lld", (long long)w.applied);
 	log_info("worker stopped", "consumer", opts->consumer, "applied", applied, NULL);
 	batch_finish(&w.batch);
+	merge_finish(&w.merge);
 	plan_finish(&w.plan);
 	tenants_finish(&w.tenants);
 	rconn_close(&w.rc);

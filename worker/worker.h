@@ -17,6 +17,8 @@ struct sg_worker_opts {
 	int port;                                  /* Redis port */
 	char consumer[SG_WORKER_CONSUMER_MAX + 1]; /* consumer name in the group */
 	int batch;                                 /* XREADGROUP COUNT */
+	int apply_batch;                           /* events per merged EVALSHA; 1: one by one */
+	int apply_max_ops;                         /* ops per merged EVALSHA at most (about) */
 	int block_ms;                              /* XREADGROUP BLOCK */
 	int claim_idle_ms;                         /* pending idle time before reclaim */
 	int max_deliveries;                        /* dead-letter at this delivery count */

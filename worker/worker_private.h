@@ -10,12 +10,16 @@
 
 #include "arena.h"
 #include "event.h"
+#include "merge.h"
 #include "plan.h"
 #include "rconn.h"
 #include "tenants.h"
 #include "worker.h"
 
 struct redisReply;
+struct sg_error;
+
+#define SG_BATCH_APPLY_ROUNDS 8 /* NOSCRIPT / stale retries of an item within one batch */
 
 enum sg_item_state {
 	SG_ITEM_TODO = 0,   /* decoded, to apply */
@@ -38,6 +42,8 @@ struct sg_item {
 	const char *contrib;      /* stored contrib record of an UPSERT (arena); NULL none */
 	size_t contrib_len;       /* length of contrib */
 	struct sg_event ev;       /* decoded event (arena) */
+	int attempts;             /* sends that came back NOSCRIPT or "stale" */
+	int solo;                 /* apply alone, never merged (batch_merged.c) */
 };
 
 /* The entries being applied together, and the memory they decode into. */
@@ -54,6 +60,7 @@ struct sg_worker {
 	struct sg_rconn rc;                /* the Redis connection */
 	struct sg_tenants tenants;         /* streams consumed */
 	struct sg_plan plan;               /* reused for every event */
+	struct sg_merge merge;             /* reused for every merged unit (--apply-batch > 1) */
 	struct sg_batch batch;             /* reused for every batch */
 	int64_t applied;                   /* events applied since start (stats) */
 };
@@ -89,6 +96,48 @@ const char *batch_add_entries(struct sg_batch *b, struct sg_tenant *t,
  * unacknowledged entries stay pending and are read again).
  */
 int batch_run(struct sg_worker *w);
+
+/* Items [from, to) of a batch. */
+struct sg_range {
+	size_t from; /* first item */
+	size_t to;   /* after the last */
+};
+
+/*
+ * Reads the stored contrib record of every TODO UPSERT item of the n
+ * ranges (one pipeline) into it->contrib. Returns 0 or SG_EUNAVAIL.
+ */
+int batch_fetch_contrib(struct sg_worker *w, const struct sg_range *ranges, size_t n);
+
+/*
+ * Builds item it's own apply plan ("apply" mode, w->plan) and queues its
+ * EVALSHA. An item whose plan cannot be built changes state (dead-letter,
+ * or left pending when out of memory) and nothing is queued. Returns 0, or
+ * SG_EUNAVAIL when the connection broke.
+ */
+int batch_item_send(struct sg_worker *w, struct sg_item *it);
+
+/*
+ * Takes the reply r (borrowed) of item it's "apply" EVALSHA: DONE on "ok" /
+ * "dup", still TODO on "stale" or NOSCRIPT (then sets *reload), FAILED on
+ * any other error.
+ */
+void batch_item_result(struct sg_worker *w, struct sg_item *it, const struct redisReply *r,
+                       int *reload);
+
+/*
+ * Marks item it, whose plan could not be built (rc, err may be NULL),
+ * for the dead-letter stream, or as failed (left pending) when rc is
+ * SG_ENOMEM, and logs why.
+ */
+void batch_item_unbuildable(struct sg_worker *w, struct sg_item *it, int rc,
+                            const struct sg_error *err);
+
+/*
+ * Applies every TODO item of w's batch in merged units (batch_merged.c,
+ * --apply-batch > 1). Returns 0, or SG_EUNAVAIL when the connection broke.
+ */
+int batch_apply_merged(struct sg_worker *w);
 
 /*
  * Reclaims tenant t's entries idle for claim_idle_ms: dead-letters those

@@ -1,4 +1,4 @@
--- apply.lua: the worker's script. Three modes, chosen by ARGV[1].
+-- apply.lua: the worker's script. Four modes, chosen by ARGV[1].
 --
 -- "apply": applies one event's precomputed ops exactly once (worker/plan.h).
 --   KEYS[1] sg:{t}:applied   bitmap, bit q set once event q is applied
@@ -21,6 +21,21 @@
 --   contrib record changed since the plan was built: nothing done, rebuild).
 --   Cost: O(number of ops).
 --
+-- "batch": applies the merged ops of several events (worker/merge.h) exactly
+--   once, all or nothing.
+--   KEYS as "apply" (KEYS[2] unused)
+--   ARGV[2] n, ARGV[3..2+n] the q of every merged event (distinct)
+--   ARGV[3+n] the ops, in order, as one msgpack array of groups: a run of
+--     ops with the same key and code is key index, code, m, then m times
+--     field, value (strings). Codes as "apply"; an I may carry 0 (HINCRBY 0
+--     creates the field, as +x and -x applied one by one would have).
+--     One argument because receiving thousands of small arguments costs
+--     Redis more than running the ops.
+--   When some of the events are already applied, does nothing and returns
+--   the array of their q's (the worker drops them, merges the rest again
+--   and resends); else sets every q's bit and applies the ops: "ok".
+--   Cost: O(n + ops); the worker caps ops per call (--apply-max-ops).
+--
 -- "deadletter": moves a stream entry to the dead-letter stream once.
 --   KEYS[1] sg:{t}:stream, KEYS[2] sg:{t}:deadletter
 --   ARGV[2] group, ARGV[3] entry id, ARGV[4] e (msgpack), ARGV[5] reason,
@@ -40,6 +55,7 @@
 
 local mode = ARGV[1]
 local call = redis.call
+local type, tonumber, unpack = type, tonumber, unpack -- locals: per-op global lookups cost
 
 if mode == 'forget' then
 	for _, c in ipairs(call('XINFO', 'CONSUMERS', KEYS[1], ARGV[2])) do
@@ -67,28 +83,176 @@ if mode == 'deadletter' then
 	return 1
 end
 
-if mode ~= 'apply' then
+if mode ~= 'apply' and mode ~= 'batch' then
 	return redis.error_reply('ERR apply.lua: unknown mode')
 end
 
 local applied, contrib = KEYS[1], KEYS[2]
-local q = tonumber(ARGV[2])
-local upsert_key = ARGV[3]
-local first = 6
+local nargv, nkeys = #ARGV, #KEYS
 
 -- Validate everything before the first write: a script error does not roll back.
 -- codes: true = any value, 'n' = the value must be a number.
 local codes = {I = true, N = true, S = true, C = true, L = 'n', G = 'n', W = 'n'}
-local nargv, nkeys = #ARGV, #KEYS
-if not q or q < 0 or (nargv - first + 1) % 4 ~= 0 then
-	return redis.error_reply('ERR apply.lua: bad arguments')
-end
-for i = first, nargv, 4 do
-	local c = codes[ARGV[i]]
-	local k = tonumber(ARGV[i + 1])
-	if not c or not k or k < 3 or k > nkeys or (c == 'n' and not tonumber(ARGV[i + 3])) then
-		return redis.error_reply('ERR apply.lua: bad op at ARGV[' .. i .. ']')
+local function ops_valid(first)
+	if (nargv - first + 1) % 4 ~= 0 then
+		return false
 	end
+	for i = first, nargv, 4 do
+		local c = codes[ARGV[i]]
+		local k = tonumber(ARGV[i + 1])
+		if not c or not k or k < 3 or k > nkeys or (c == 'n' and not tonumber(ARGV[i + 3])) then
+			return false
+		end
+	end
+	return true
+end
+
+-- A batch's msgpack ops: {key index, code, m, field, value, ...} groups.
+local function groups_valid(t)
+	local i, n = 1, #t
+	while i <= n do
+		local k, c, m = t[i], codes[t[i + 1]], t[i + 2]
+		if type(k) ~= 'number' or k % 1 ~= 0 or k < 3 or k > nkeys or not c or
+			type(m) ~= 'number' or m % 1 ~= 0 or m < 1 or i + 2 + 2 * m > n then
+			return false
+		end
+		for j = i + 3, i + 2 + 2 * m, 2 do
+			local f, v = t[j], t[j + 1]
+			if type(f) ~= 'string' or type(v) ~= 'string' or (c == 'n' and not tonumber(v)) then
+				return false
+			end
+		end
+		i = i + 3 + 2 * m
+	end
+	return true
+end
+
+-- Runs one group's ops on key; returns the guard the C ops that follow obey.
+local function run_group(key, code, t, from, to, guard)
+	if code == 'I' then
+		for j = from, to, 2 do
+			call('HINCRBY', key, t[j], t[j + 1])
+		end
+	elseif code == 'N' then
+		for j = from, to, 2 do
+			call('HSETNX', key, t[j], t[j + 1])
+		end
+	elseif code == 'S' then
+		for j = from, to, 2 do
+			call('SADD', key, t[j])
+		end
+	elseif code == 'C' then
+		for j = from, to, 2 do
+			if guard then
+				call('HSET', key, t[j], t[j + 1])
+			end
+		end
+	else
+		for j = from, to, 2 do
+			local stored = tonumber(call('HGET', key, t[j]))
+			local n = tonumber(t[j + 1])
+			if code == 'W' then
+				guard = stored == nil or n >= stored
+			elseif stored == nil or (code == 'L' and n < stored) or (code == 'G' and n > stored) then
+				call('HSET', key, t[j], t[j + 1])
+			end
+		end
+	end
+	return guard
+end
+
+-- BITFIELD <op> of the bits of ARGV[from..to] (q's), 500 per call: 2000
+-- arguments, well below what unpack can return (~8000, the Lua C stack).
+-- GET returns the q's whose bit is set; SET sets them all.
+local function q_bits(op, from, to)
+	local set = {}
+	for i = from, to, 500 do
+		local args, last = {}, math.min(to, i + 499)
+		for j = i, last do
+			args[#args + 1] = op
+			args[#args + 1] = 'u1'
+			args[#args + 1] = ARGV[j]
+			if op == 'SET' then
+				args[#args + 1] = 1
+			end
+		end
+		local r = call('BITFIELD', applied, unpack(args))
+		for j = i, last do
+			if op == 'GET' and r[j - i + 1] == 1 then
+				set[#set + 1] = tonumber(ARGV[j])
+			end
+		end
+	end
+	return set
+end
+
+local function run_groups(t)
+	local guard = true
+	local i, n = 1, #t
+	while i <= n do
+		local last = i + 2 + 2 * t[i + 2]
+		guard = run_group(KEYS[t[i]], t[i + 1], t, i + 3, last, guard)
+		i = last + 1
+	end
+end
+
+local function run_ops(first)
+	local guard = true
+	for i = first, nargv, 4 do
+		local code, key, field, value = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
+		if code == 'I' then
+			call('HINCRBY', key, field, value)
+		elseif code == 'N' then
+			call('HSETNX', key, field, value)
+		elseif code == 'S' then
+			call('SADD', key, field)
+		elseif code == 'C' then
+			if guard then
+				call('HSET', key, field, value)
+			end
+		else
+			local stored = tonumber(call('HGET', key, field))
+			local n = tonumber(value)
+			if code == 'W' then
+				guard = stored == nil or n >= stored
+			elseif stored == nil or (code == 'L' and n < stored) or (code == 'G' and n > stored) then
+				call('HSET', key, field, value)
+			end
+		end
+	end
+end
+
+if mode == 'batch' then
+	-- All or nothing: the merged ops cannot be split back into events.
+	local n = tonumber(ARGV[2])
+	local ok, t = false, nil
+	if n and n >= 1 and n % 1 == 0 and nargv == 3 + n then
+		ok, t = pcall(cmsgpack.unpack, ARGV[3 + n])
+	end
+	if not ok or type(t) ~= 'table' or not groups_valid(t) then
+		return redis.error_reply('ERR apply.lua: bad batch arguments')
+	end
+	local seen = {}
+	for i = 3, 2 + n do
+		local q = tonumber(ARGV[i])
+		if not q or q < 0 or q > 4294967295 or q % 1 ~= 0 or seen[q] then
+			return redis.error_reply('ERR apply.lua: bad q at ARGV[' .. i .. ']')
+		end
+		seen[q] = true
+	end
+	local dup = q_bits('GET', 3, 2 + n)
+	if #dup > 0 then
+		return dup
+	end
+	q_bits('SET', 3, 2 + n)
+	run_groups(t)
+	return 'ok'
+end
+
+local q = tonumber(ARGV[2])
+local upsert_key = ARGV[3]
+if not q or q < 0 or not ops_valid(6) then
+	return redis.error_reply('ERR apply.lua: bad arguments')
 end
 
 if call('GETBIT', applied, q) == 1 then
@@ -104,28 +268,5 @@ if upsert_key ~= '' then
 	end
 end
 call('SETBIT', applied, q, 1)
-
-local guard = true
-for i = first, nargv, 4 do
-	local code, key, field, value = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
-	if code == 'I' then
-		call('HINCRBY', key, field, value)
-	elseif code == 'N' then
-		call('HSETNX', key, field, value)
-	elseif code == 'S' then
-		call('SADD', key, field)
-	elseif code == 'C' then
-		if guard then
-			call('HSET', key, field, value)
-		end
-	else
-		local stored = tonumber(call('HGET', key, field))
-		local n = tonumber(value)
-		if code == 'W' then
-			guard = stored == nil or n >= stored
-		elseif stored == nil or (code == 'L' and n < stored) or (code == 'G' and n > stored) then
-			call('HSET', key, field, value)
-		end
-	end
-end
+run_ops(6)
 return 'ok'
