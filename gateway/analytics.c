@@ -4,7 +4,9 @@
  * of days, all months), so a range reads a handful of keys, pipelined in one
  * round; buckets are UTC and a bucket is included when its start lies in
  * [from, to). One dimension filter at a time (store, product or profile):
- * the rollups are kept per single dimension.
+ * the rollups are kept per single dimension. Profiles and products are
+ * rolled up by the hour only (worker/rollup.c): their days and months are
+ * summed here from the hours. Net is derived (gross - returns).
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -36,18 +38,13 @@ static const struct gran grans[] = {
 	{"month", 'm', 6},
 };
 
-/* Measures as the worker writes them, and how they are shown. */
-static const struct {
-	const char *code;
-	const char *name;
-} measures[] = {
-	{"g", "gross_cents"}, {"r", "returns_cents"}, {"n", "net_cents"},
-	{"t", "transactions"}, {"rc", "return_count"}, {"u", "units"},
-};
-#define NMEASURES (sizeof(measures) / sizeof(measures[0]))
+/* Measures as the worker writes them. */
+enum { M_GROSS, M_RETURNS, M_TRANSACTIONS, M_RETURN_COUNT, M_UNITS, NMEASURES };
+static const char *const measure_codes[NMEASURES] = {"g", "r", "t", "rc", "u"};
 
 struct query {
 	const struct gran *g;
+	const struct gran *src; /* the granularity read: g, or hours summed into g */
 	int64_t from_ms, to_ms;
 	const char *dim;   /* "all", "store", "product", "profile" */
 	const char *val;   /* "-" or canonical id */
@@ -102,7 +99,7 @@ measure_index(const char *s, size_t len)
 	size_t i;
 
 	for (i = 0; i < NMEASURES; i++) {
-		if (strlen(measures[i].code) == len && memcmp(measures[i].code, s, len) == 0) {
+		if (strlen(measure_codes[i]) == len && memcmp(measure_codes[i], s, len) == 0) {
 			return (int)i;
 		}
 	}
@@ -124,10 +121,11 @@ gather_field(struct query *q, const struct redisReply *f, const struct redisRepl
 	}
 	p1 = memchr(f->str, '|', f->len);
 	p2 = p1 ? memchr(p1 + 1, '|', f->len - (size_t)(p1 + 1 - f->str)) : NULL;
-	if (!p1 || !p2 || (size_t)(p1 - f->str) != q->g->bucket_len || p2 - p1 != 4) {
+	if (!p1 || !p2 || (size_t)(p1 - f->str) != q->src->bucket_len || p2 - p1 != 4) {
 		return;
 	}
 	mi = measure_index(p2 + 1, f->len - (size_t)(p2 + 1 - f->str));
+	/* an hour read for a day or month counts in the bucket that holds it */
 	start = bucket_start_ms(f->str, q->g->bucket_len);
 	if (mi < 0 || start < q->from_ms || start >= q->to_ms) {
 		return;
@@ -156,20 +154,17 @@ gather_field(struct query *q, const struct redisReply *f, const struct redisRepl
 static void
 write_bucket(struct jsonw *w, const struct query *q, const struct cell *c, const int64_t *vals)
 {
-	size_t i;
-
 	jsonw_obj_open(w);
 	jsonw_key(w, "start");
 	jsonw_time(w, bucket_start_ms(c->bucket, q->g->bucket_len), 0);
 	jsonw_kstr(w, "currency", c->cur);
-	for (i = 0; i < NMEASURES; i++) {
-		jsonw_key(w, measures[i].name);
-		if (strcmp(measures[i].code, "u") == 0) {
-			jsonw_decimal(w, vals[i], 3); /* units are stored in 1/1000 */
-		} else {
-			jsonw_int(w, vals[i]);
-		}
-	}
+	jsonw_kint(w, "gross_cents", vals[M_GROSS]);
+	jsonw_kint(w, "returns_cents", vals[M_RETURNS]);
+	jsonw_kint(w, "net_cents", vals[M_GROSS] - vals[M_RETURNS]);
+	jsonw_kint(w, "transactions", vals[M_TRANSACTIONS]);
+	jsonw_kint(w, "return_count", vals[M_RETURN_COUNT]);
+	jsonw_key(w, "units");
+	jsonw_decimal(w, vals[M_UNITS], 3); /* units are stored in 1/1000 */
 	jsonw_obj_close(w);
 }
 
@@ -249,10 +244,10 @@ period_of(const struct query *q, size_t n, char *out, size_t outlen)
 
 	time_civil_from_days(q->from_ms / MS_PER_DAY - (q->from_ms % MS_PER_DAY < 0), &y0, &m0,
 			     &d);
-	if (q->g->code == 'm') {
+	if (q->src->code == 'm') {
 		return snprintf(out, outlen, "all");
 	}
-	if (q->g->code == 'd') {
+	if (q->src->code == 'd') {
 		return snprintf(out, outlen, "%04lld", (long long)(y0 + (int64_t)n));
 	}
 	y = y0 + (int64_t)((m0 - 1 + n) / 12);
@@ -270,10 +265,10 @@ count_keys(const struct query *q)
 	time_civil_from_days(q->from_ms / MS_PER_DAY - (q->from_ms % MS_PER_DAY < 0), &y0, &m0,
 			     &d);
 	time_civil_from_days(last / MS_PER_DAY - (last % MS_PER_DAY < 0), &y1, &m1, &d);
-	if (q->g->code == 'm') {
+	if (q->src->code == 'm') {
 		return 1;
 	}
-	if (q->g->code == 'd') {
+	if (q->src->code == 'd') {
 		return (size_t)(y1 - y0 + 1);
 	}
 	return (size_t)((y1 - y0) * 12 + (int64_t)m1 - (int64_t)m0 + 1);
@@ -291,7 +286,7 @@ send_keys(struct sg_req *r, struct query *q)
 		const char *argv[2] = {"HGETALL", key};
 		size_t argvlen[2] = {7, 0};
 		period_of(q, i, per, sizeof(per));
-		snprintf(name, sizeof(name), "r:%c:%s:%s:%s", q->g->code, q->dim, q->val, per);
+		snprintf(name, sizeof(name), "r:%c:%s:%s:%s", q->src->code, q->dim, q->val, per);
 		argvlen[1] = keys_tenant(key, sizeof(key), r->tenant, name);
 		if (!k || !argvlen[1]) {
 			return -1;
@@ -385,6 +380,10 @@ analytics_sales_get(struct sg_req *r)
 	}
 	parse_range(r, q, &err);
 	parse_filter(r, q, &err);
+	q->src = q->g;
+	if (q->g && (strcmp(q->dim, "product") == 0 || strcmp(q->dim, "profile") == 0)) {
+		q->src = &grans[0]; /* hours only: summed into days or months below */
+	}
 	if (!err.ndetails && (q->nkeys = count_keys(q)) > MAX_KEYS) {
 		error_add(&err, "from", "range too long for this granularity (at most %d periods)",
 			  MAX_KEYS);

@@ -116,26 +116,32 @@ test_purchase_rollups(struct sg_plan *p)
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(key, sizeof(key), "r:h:%s:202604", cells[i]);
 		CHECK_INT_EQ(incr(p, key, "2026042514|EUR|g"), 1750, "%s g", key);
-		CHECK_INT_EQ(incr(p, key, "2026042514|EUR|n"), 1750, "%s n", key);
+		CHECK(plan_find_incr(p, key, "2026042514|EUR|n") == NULL, "%s no n (derived)", key);
 		CHECK_INT_EQ(incr(p, key, "2026042514|EUR|t"), 1, "%s t", key);
 		CHECK_INT_EQ(incr(p, key, "2026042514|EUR|u"), 3500, "%s u", key);
 		CHECK(plan_find_incr(p, key, "2026042514|EUR|r") == NULL, "%s no r", key);
 		CHECK(plan_find_incr(p, key, "2026042514|EUR|rc") == NULL, "%s no rc", key);
 		snprintf(key, sizeof(key), "r:d:%s:2026", cells[i]);
-		CHECK_INT_EQ(incr(p, key, "20260425|EUR|g"), 1750, "%s g", key);
+		if (i < 2) {
+			CHECK_INT_EQ(incr(p, key, "20260425|EUR|g"), 1750, "%s g", key);
+		} else {
+			CHECK(plan_key_find(p, key) < 0, "%s: profile keeps hours only", key);
+		}
 		snprintf(key, sizeof(key), "r:m:%s:all", cells[i]);
-		CHECK_INT_EQ(incr(p, key, "202604|EUR|t"), 1, "%s t", key);
+		if (i < 2) {
+			CHECK_INT_EQ(incr(p, key, "202604|EUR|t"), 1, "%s t", key);
+		}
 	}
 	/* product: line totals and units summed, the event counted once */
 	CHECK_INT_EQ(incr(p, "r:h:product:prod_A:202604", "2026042514|EUR|g"), 1250, "prod_A g");
-	CHECK_INT_EQ(incr(p, "r:h:product:prod_A:202604", "2026042514|EUR|n"), 1250, "prod_A n");
 	CHECK_INT_EQ(incr(p, "r:h:product:prod_A:202604", "2026042514|EUR|u"), 2500, "prod_A u");
 	CHECK_INT_EQ(incr(p, "r:h:product:prod_A:202604", "2026042514|EUR|t"), 1, "prod_A t once");
-	CHECK_INT_EQ(incr(p, "r:d:product:prod_A:2026", "20260425|EUR|t"), 1, "prod_A d t once");
-	CHECK_INT_EQ(incr(p, "r:m:product:prod_B:all", "202604|EUR|g"), 500, "prod_B m g");
-	CHECK_INT_EQ(incr(p, "r:m:product:prod_B:all", "202604|EUR|u"), 1000, "prod_B m u");
-	/* 5 cells x 3 granularities x (g n t u) + profile orders and net */
-	CHECK_INT_EQ(count_incr(p), 5 * 3 * 4 + 2, "number of INCR ops");
+	CHECK(plan_key_find(p, "r:d:product:prod_A:2026") < 0, "products keep hours only");
+	CHECK_INT_EQ(incr(p, "r:h:product:prod_B:202604", "2026042514|EUR|g"), 500, "prod_B g");
+	CHECK_INT_EQ(incr(p, "r:h:product:prod_B:202604", "2026042514|EUR|u"), 1000, "prod_B u");
+	/* (all, store) x 3 granularities + (profile, 2 products) x hours, x (g t u),
+	 * + profile orders and net */
+	CHECK_INT_EQ(count_incr(p), (2 * 3 + 3) * 3 + 2, "number of INCR ops");
 }
 
 static void
@@ -168,7 +174,7 @@ test_purchase_profile(struct sg_plan *p)
 	CHECK_INT_EQ(apply_build(p, &ev, "acme", 7, NULL, 0, &err), 0, "anonymous builds");
 	CHECK(plan_key_find(p, k) < 0, "anonymous: no profile key");
 	CHECK(plan_key_find(p, "r:h:profile:prof_P:202604") < 0, "anonymous: no profile rollup");
-	CHECK_INT_EQ(count_incr(p), 4 * 3 * 4, "anonymous: all, store, 2 products");
+	CHECK_INT_EQ(count_incr(p), (2 * 3 + 2) * 3, "anonymous: all, store, 2 products");
 }
 
 static void
@@ -226,7 +232,6 @@ test_return(struct sg_plan *p)
 	ev.nlines = 1;
 	CHECK_INT_EQ(apply_build(p, &ev, "acme", 8, NULL, 0, &err), 0, "return builds");
 	CHECK_INT_EQ(incr(p, k, "2026042514|EUR|r"), 500, "return r");
-	CHECK_INT_EQ(incr(p, k, "2026042514|EUR|n"), -500, "return n");
 	CHECK_INT_EQ(incr(p, k, "2026042514|EUR|rc"), 1, "return rc");
 	CHECK_INT_EQ(incr(p, k, "2026042514|EUR|u"), -1000, "return u");
 	CHECK(plan_find_incr(p, k, "2026042514|EUR|g") == NULL, "return: no g");
@@ -323,8 +328,9 @@ test_upsert(struct sg_plan *p)
 	CHECK_INT_EQ(incr(p, k, "2026042514|GBP|g"), 500, "g replaced: +500");
 	CHECK_INT_EQ(incr(p, k, "2026042514|GBP|u"), 2000, "u replaced: +2000");
 	CHECK_INT_EQ(incr(p, k, "2026042514|GBP|t"), 0, "t replaced: no change");
-	CHECK_INT_EQ(incr(p, "r:m:product:prod_A:all", "202604|GBP|n"), 500, "product n +500");
-	CHECK_INT_EQ(count_incr(p), 3 * 3 * 3, "g n u of all, store, product x 3 granularities");
+	CHECK_INT_EQ(incr(p, "r:h:product:prod_A:202604", "2026042514|GBP|g"), 500,
+	             "product g +500");
+	CHECK_INT_EQ(count_incr(p), (2 * 3 + 1) * 2, "g u of all, store (3 granularities), product");
 	second = strdup(p->contrib_new);
 	rec = json_loads(second, 0, NULL);
 	CHECK(rec != NULL && json_integer_value(json_object_get(rec, "q")) == 12, "new contrib q");
@@ -365,8 +371,8 @@ test_argv(struct sg_plan *p)
 	ev.present = SG_HAS_TOTAL;
 	CHECK_INT_EQ(apply_build(p, &ev, "acme", 42, NULL, 0, &err), 0, "builds");
 	argc = plan_argv(p, "0123456789012345678901234567890123456789", &argv, &argvlen);
-	/* 3 keys (h, d, m of "all") x (r n rc) = 9 ops */
-	CHECK_INT_EQ(argc, 3 + 5 + 5 + 9 * 4, "argc");
+	/* 3 keys (h, d, m of "all") x (r rc) = 6 ops */
+	CHECK_INT_EQ(argc, 3 + 5 + 5 + 6 * 4, "argc");
 	if (argc < 13) {
 		return;
 	}
@@ -710,9 +716,7 @@ test_merge_incr(struct sg_plan *p)
 	CHECK(op != NULL && op->delta == 2, "t: two sales");
 	op = op_find(b, SG_OP_INCR, k, "2026042514|EUR|r", NULL);
 	CHECK(op != NULL && op->delta == 3500, "r: the return");
-	op = op_find(b, SG_OP_INCR, k, "2026042514|EUR|n", NULL);
-	CHECK(op != NULL && op->delta == 0, "n: +3500 -3500 still sent, as 0 (creates the field)");
-	op = op_find(b, SG_OP_INCR, "r:m:product:prod_A:all", "202604|EUR|u", NULL);
+	op = op_find(b, SG_OP_INCR, "r:h:product:prod_A:202604", "2026042514|EUR|u", NULL);
 	CHECK(op != NULL && op->delta == 2500 + 2500 - 1000, "product units summed");
 	op = op_find(b, SG_OP_INCR, "profile:prof_P", "orders", NULL);
 	CHECK(op != NULL && op->delta == 2, "profile orders summed");
