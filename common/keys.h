@@ -20,7 +20,10 @@
  *   sg:{t}:deadletter               stream: fields id, e, reason, deliveries
  *   sg:{t}:r:<g>:<dim>:<val>:<per>  rollup hash; g = h|d|m, per = yyyymm (h), yyyy (d),
  *                                   "all" (m); field "<bucket>|<currency>|<measure>",
- *                                   bucket = yyyymmddhh | yyyymmdd | yyyymm (UTC)
+ *                                   bucket = yyyymmddhh | yyyymmdd | yyyymm (UTC);
+ *                                   dim all (val "-") and store: h, d, m; profile
+ *                                   and product: h only (reads sum hours); measure
+ *                                   g, r, t, rc, u (net = g - r is derived)
  *
  * The consumer group of every tenant stream is SG_GROUP.
  */
