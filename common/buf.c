@@ -96,3 +96,24 @@ buf_printf(struct sg_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 	return 0;
 }
+
+int
+buf_grow_array(void **v, size_t *cap, size_t need, size_t sz)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *nv = NULL;
+
+	if (need <= *cap) {
+		return 0;
+	}
+	while (ncap < need) {
+		ncap *= 2;
+	}
+	nv = realloc(*v, ncap * sz);
+	if (nv == NULL) {
+		return -1;
+	}
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}

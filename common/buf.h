@@ -19,6 +19,13 @@ void buf_finish(struct sg_buf *b);
 /* Appends len bytes. Returns 0, or -1 when out of memory. */
 int buf_append(struct sg_buf *b, const void *p, size_t len);
 
+/*
+ * Grows the array *v (elements of size sz, capacity *cap) to hold at least
+ * need elements, doubling from 16. Returns 0, or -1 when out of memory
+ * (the array is left as it was).
+ */
+int buf_grow_array(void **v, size_t *cap, size_t need, size_t sz);
+
 /* Appends a formatted string. Returns 0, or -1 on error. */
 int buf_printf(struct sg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

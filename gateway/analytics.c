@@ -207,6 +207,22 @@ struct key_call {
 	struct query *q;
 };
 
+/* Drops one pending count; the last one answers and frees the cells. */
+static void
+query_release(struct sg_req *r, struct query *q)
+{
+	if (--q->pending > 0) {
+		return;
+	}
+	if (q->failed) {
+		req_reply_problem(r, 503, "SERVICE_UNAVAILABLE", "storage unavailable, retry");
+	} else {
+		reply_buckets(r, q);
+	}
+	free(q->cells);
+	q->cells = NULL;
+}
+
 static void
 key_done(struct redisReply *reply, void *data, const char *errstr)
 {
@@ -223,15 +239,7 @@ key_done(struct redisReply *reply, void *data, const char *errstr)
 			gather_field(q, reply->element[i], reply->element[i + 1]);
 		}
 	}
-	if (--q->pending == 0) {
-		if (q->failed) {
-			req_reply_problem(r, 503, "SERVICE_UNAVAILABLE", "storage unavailable, retry");
-		} else {
-			reply_buckets(r, q);
-		}
-		free(q->cells);
-		q->cells = NULL;
-	}
+	query_release(r, q);
 	req_unref(r);
 }
 
@@ -396,13 +404,5 @@ analytics_sales_get(struct sg_req *r)
 	if (send_keys(r, q) != 0) {
 		q->failed = 1;
 	}
-	if (--q->pending == 0) {
-		/* nothing in flight: every send failed, or there were no keys */
-		if (q->failed) {
-			req_reply_problem(r, 503, "SERVICE_UNAVAILABLE", "storage unavailable, retry");
-		} else {
-			reply_buckets(r, q);
-		}
-		free(q->cells);
-	}
+	query_release(r, q); /* the hold send_keys took; answers if nothing is in flight */
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "error.h"
 
 #define MERGE_NUM_MAX (INT64_C(1) << 53) /* exact in apply.lua's doubles */
@@ -45,27 +46,6 @@ struct guard_ctx {
 	int64_t v;     /* the event's W value */
 };
 
-/* Grows *v (elements of size sz) to hold at least need; returns 0 or -1. */
-static int
-grow(void **v, size_t *cap, size_t need, size_t sz)
-{
-	size_t ncap = *cap ? *cap : 64;
-	void *nv = NULL;
-
-	if (need <= *cap) {
-		return 0;
-	}
-	while (ncap < need) {
-		ncap *= 2;
-	}
-	nv = realloc(*v, ncap * sz);
-	if (nv == NULL) {
-		return -1;
-	}
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
 
 /* FNV-1a of (key, field), finalized so that its low bits (the slot) are well mixed. */
 static uint32_t
@@ -164,7 +144,7 @@ entry_add(struct sg_merge *m, uint32_t key, const char *field, char code)
 	char *copy = NULL;
 	uint32_t h = hash_entry(key, field);
 
-	if (slots_grow(m) < 0 || grow((void **)&m->e, &m->e_cap, m->ne + 1, sizeof(*m->e)) < 0 ||
+	if (slots_grow(m) < 0 || buf_grow_array((void **)&m->e, &m->e_cap, m->ne + 1, sizeof(*m->e)) < 0 ||
 	    (copy = arena_strdup(&m->plan.arena, field)) == NULL) {
 		return -1;
 	}
@@ -380,8 +360,8 @@ merge_resolve(struct sg_merge *m, const struct sg_plan *ev)
 {
 	const struct sg_op *w = NULL;
 
-	if (grow((void **)&m->kmap, &m->kmap_cap, ev->nkeys + 1, sizeof(*m->kmap)) < 0 ||
-	    grow((void **)&m->oent, &m->oent_cap, ev->nops + 1, sizeof(*m->oent)) < 0) {
+	if (buf_grow_array((void **)&m->kmap, &m->kmap_cap, ev->nkeys + 1, sizeof(*m->kmap)) < 0 ||
+	    buf_grow_array((void **)&m->oent, &m->oent_cap, ev->nops + 1, sizeof(*m->oent)) < 0) {
 		return SG_ENOMEM;
 	}
 	for (size_t k = 0; k < ev->nkeys; k++) {
@@ -608,8 +588,8 @@ build_order(struct sg_merge *m)
 	size_t nb = m->plan.nkeys * 8 + 1;
 	uint32_t *start = NULL;
 
-	if (grow((void **)&m->order, &m->order_cap, m->ne + 1, sizeof(*m->order)) < 0 ||
-	    grow((void **)&m->bucket, &m->bucket_cap, nb + 1, sizeof(*m->bucket)) < 0) {
+	if (buf_grow_array((void **)&m->order, &m->order_cap, m->ne + 1, sizeof(*m->order)) < 0 ||
+	    buf_grow_array((void **)&m->bucket, &m->bucket_cap, nb + 1, sizeof(*m->bucket)) < 0) {
 		return SG_ENOMEM;
 	}
 	start = m->bucket;

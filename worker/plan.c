@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "error.h"
 
 #define PLAN_ARENA_CHUNK 16384
@@ -41,27 +42,6 @@ hash_key(const char *name)
 	return (uint32_t)h;
 }
 
-/* Grows *v (elements of size sz) to hold at least need; returns 0 or -1. */
-static int
-grow(void **v, size_t *cap, size_t need, size_t sz)
-{
-	size_t ncap = *cap ? *cap : 16;
-	void *nv = NULL;
-
-	if (need <= *cap) {
-		return 0;
-	}
-	while (ncap < need) {
-		ncap *= 2;
-	}
-	nv = realloc(*v, ncap * sz);
-	if (nv == NULL) {
-		return -1;
-	}
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
 
 void
 plan_init(struct sg_plan *p)
@@ -219,8 +199,8 @@ plan_key(struct sg_plan *p, const char *name)
 		return (int)p->key_slots[i] - 1;
 	}
 	if (key_slots_grow(p) < 0 ||
-	    grow((void **)&p->keys, &p->keys_cap, p->nkeys + 1, sizeof(*p->keys)) < 0 ||
-	    grow((void **)&p->key_hash, &p->key_hash_cap, p->nkeys + 1, sizeof(*p->key_hash)) < 0) {
+	    buf_grow_array((void **)&p->keys, &p->keys_cap, p->nkeys + 1, sizeof(*p->keys)) < 0 ||
+	    buf_grow_array((void **)&p->key_hash, &p->key_hash_cap, p->nkeys + 1, sizeof(*p->key_hash)) < 0) {
 		return SG_ENOMEM;
 	}
 	copy = arena_strdup(&p->arena, name);
@@ -239,7 +219,7 @@ op_append(struct sg_plan *p, enum sg_op_code code, int key, const char *field, c
 {
 	struct sg_op *op = NULL;
 
-	if (grow((void **)&p->ops, &p->ops_cap, p->nops + 1, sizeof(*p->ops)) < 0) {
+	if (buf_grow_array((void **)&p->ops, &p->ops_cap, p->nops + 1, sizeof(*p->ops)) < 0) {
 		return NULL;
 	}
 	op = &p->ops[p->nops];
@@ -294,7 +274,7 @@ plan_push(struct sg_plan *p, enum sg_op_code code, int key, const char *field, c
 {
 	struct sg_op *op = NULL;
 
-	if (grow((void **)&p->ops, &p->ops_cap, p->nops + 1, sizeof(*p->ops)) < 0) {
+	if (buf_grow_array((void **)&p->ops, &p->ops_cap, p->nops + 1, sizeof(*p->ops)) < 0) {
 		return SG_ENOMEM;
 	}
 	op = &p->ops[p->nops++];
@@ -309,7 +289,7 @@ plan_push(struct sg_plan *p, enum sg_op_code code, int key, const char *field, c
 int
 plan_add_q(struct sg_plan *p, int64_t q)
 {
-	if (grow((void **)&p->qs, &p->qs_cap, p->nq + 1, sizeof(*p->qs)) < 0) {
+	if (buf_grow_array((void **)&p->qs, &p->qs_cap, p->nq + 1, sizeof(*p->qs)) < 0) {
 		return SG_ENOMEM;
 	}
 	p->qs[p->nq++] = q;
@@ -417,7 +397,7 @@ argv_keys(struct sg_plan *p, size_t *argc, int *nused)
 static int
 mp_reserve(struct sg_plan *p, size_t n)
 {
-	return grow((void **)&p->mp, &p->mp_cap, p->mp_len + n, 1) < 0 ? SG_ENOMEM : 0;
+	return buf_grow_array((void **)&p->mp, &p->mp_cap, p->mp_len + n, 1) < 0 ? SG_ENOMEM : 0;
 }
 
 /* A msgpack unsigned int; room was reserved (5 bytes). */
@@ -599,7 +579,7 @@ argv_ops(struct sg_plan *p, size_t *argc)
 static int
 argv_prepare(struct sg_plan *p, size_t *nsent)
 {
-	if (grow((void **)&p->lua_key, &p->lua_key_cap, p->nkeys + 1, sizeof(*p->lua_key)) < 0) {
+	if (buf_grow_array((void **)&p->lua_key, &p->lua_key_cap, p->nkeys + 1, sizeof(*p->lua_key)) < 0) {
 		return SG_ENOMEM;
 	}
 	memset(p->lua_key, 0, p->nkeys * sizeof(*p->lua_key));
@@ -619,7 +599,7 @@ argv_reserve(struct sg_plan *p, size_t n)
 {
 	size_t cap = p->argv_cap;
 
-	if (grow((void **)&p->argv, &cap, n, sizeof(*p->argv)) < 0) {
+	if (buf_grow_array((void **)&p->argv, &cap, n, sizeof(*p->argv)) < 0) {
 		return SG_ENOMEM;
 	}
 	if (cap != p->argv_cap) {
