@@ -187,7 +187,7 @@ op_new(struct sg_req *r, json_t **root, struct sg_error *err)
 	size_t len;
 	const char *body = req_body(r, &len);
 
-	*root = body ? jsonv_parse(body, len, &r->arena, err) : NULL;
+	*root = body ? jsonv_parse(body, len, &r->thr->parse, err) : NULL;
 	if (!op || !*root) {
 		json_decref(*root);
 		snprintf(err->message, sizeof(err->message), "invalid request body");

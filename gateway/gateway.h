@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "redis_async.h"
 
@@ -49,6 +50,7 @@ struct sg_thread {
 	struct sg_idem_inflight *idem;       /* idempotency keys being processed */
 	struct sg_buf out;                   /* reply body, reused */
 	struct sg_buf enc;                   /* msgpack encoding, reused */
+	struct sg_arena parse;               /* JSON parse trees, reset by each parse */
 	struct sg_req *free_reqs;            /* finished request states, reused */
 	size_t nfree_reqs;
 };

@@ -157,6 +157,7 @@ jsonv_parse(const char *body, size_t len, struct sg_arena *a, struct sg_error *e
 		error_add(err, "body", "JSON nesting deeper than %d levels", SG_JSON_MAX_DEPTH);
 		return NULL;
 	}
+	arena_reset(a);
 	parse_arena = a;
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	parse_arena = NULL;

@@ -18,17 +18,20 @@ struct sg_error;
 
 /*
  * Routes jansson's allocations through jsonv's allocator: while
- * jsonv_parse runs, the parse tree is carved from the request's arena
- * (thousands of small mallocs and frees less per batch request); at any
- * other time they go to malloc. Call once at start-up, before threads.
+ * jsonv_parse runs, the parse tree is carved from an arena (thousands of
+ * small mallocs and frees less per batch request); at any other time they
+ * go to malloc. Call once at start-up, before threads.
  */
 void jsonv_use_arenas(void);
 
 /*
  * Parses body strictly: duplicate keys refused, nesting deeper than
- * SG_JSON_MAX_DEPTH refused (checked before jansson sees it). The tree may
- * live in a (see jsonv_use_arenas): it must not outlive it. Returns the
- * root (caller json_decref) or NULL with err set (the field, else "body").
+ * SG_JSON_MAX_DEPTH refused (checked before jansson sees it). Resets a
+ * first, then builds the tree in it (see jsonv_use_arenas): the tree is
+ * valid until the next parse into a, so handlers parse into their thread's
+ * parse arena, copy what they keep into the request's arena and drop the
+ * tree before they return. Returns the root (caller json_decref) or NULL
+ * with err set (the field, else "body").
  */
 json_t *jsonv_parse(const char *body, size_t len, struct sg_arena *a, struct sg_error *err);
 

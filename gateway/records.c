@@ -400,7 +400,7 @@ body_object(struct sg_req *r, struct sg_error *err)
 {
 	size_t len;
 	const char *body = req_body(r, &len);
-	json_t *root = body ? jsonv_parse(body, len, &r->arena, err) : NULL;
+	json_t *root = body ? jsonv_parse(body, len, &r->thr->parse, err) : NULL;
 
 	if (!root) {
 		snprintf(err->message, sizeof(err->message), "invalid request body");

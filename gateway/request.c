@@ -156,23 +156,23 @@ const char *
 req_body(struct sg_req *r, size_t *len)
 {
 	struct evbuffer *in;
-	size_t n;
-	char *copy;
+	const char *p;
 
 	*len = 0;
 	if (!r->http) {
 		return NULL;
 	}
 	in = r->http->buffer_in;
-	n = evbuffer_get_length(in);
-	copy = arena_alloc(&r->arena, n + 1);
-	if (!copy) {
-		return NULL;
+	*len = evbuffer_get_length(in);
+	if (*len == 0) {
+		return "";
 	}
-	evbuffer_copyout(in, copy, n);
-	copy[n] = '\0';
-	*len = n;
-	return copy;
+	/* contiguous in place: no copy of a body only read before the handler returns */
+	p = (const char *)evbuffer_pullup(in, -1);
+	if (!p) {
+		*len = 0;
+	}
+	return p;
 }
 
 void

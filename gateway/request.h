@@ -72,7 +72,11 @@ const char *req_header(const struct sg_req *r, const char *name);
 /* A query parameter, URL-decoded into the arena, or NULL. */
 const char *req_query(struct sg_req *r, const char *name);
 
-/* The whole body as one contiguous block (NUL-terminated copy in the arena). */
+/*
+ * The whole body as one contiguous block, in place (not NUL-terminated:
+ * use *len). Valid until the handler returns; "" when empty, NULL when
+ * the client is gone or memory ran out.
+ */
 const char *req_body(struct sg_req *r, size_t *len);
 
 /* Adds a response header (copied). */

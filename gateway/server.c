@@ -47,6 +47,7 @@ thread_init(evhtp_t *htp, evthr_t *thr, void *arg)
 	}
 	t->gw = gw;
 	t->base = evthr_get_base(thr);
+	arena_init(&t->parse, 16384);
 	opts.host = gw->redis_host;
 	opts.port = gw->redis_port;
 	opts.timeout_ms = gw->redis_timeout_ms;
@@ -76,6 +77,7 @@ thread_exit(evhtp_t *htp, evthr_t *thr, void *arg)
 	auth_cache_destroy(t->auth);
 	idem_inflight_destroy(t->idem);
 	req_pool_drain(t);
+	arena_finish(&t->parse);
 	buf_finish(&t->out);
 	buf_finish(&t->enc);
 	free(t);

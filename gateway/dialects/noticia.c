@@ -612,7 +612,7 @@ events_post(struct sg_req *r)
 	memset(st, 0, sizeof(*st));
 	r->state = st;
 	body = req_body(r, &len);
-	root = body ? jsonv_parse(body, len, &r->arena, &err) : NULL;
+	root = body ? jsonv_parse(body, len, &r->thr->parse, &err) : NULL;
 	it->ev = arena_alloc(&r->arena, sizeof(*it->ev));
 	if (!root || !it->ev || noticia_parse_event(root, r, it->ev, &it->check_profile, &err)) {
 		json_decref(root);
@@ -751,7 +751,7 @@ events_batch_post(struct sg_req *r)
 
 	error_clear(&err);
 	body = req_body(r, &len);
-	root = body ? jsonv_parse(body, len, &r->arena, &err) : NULL;
+	root = body ? jsonv_parse(body, len, &r->thr->parse, &err) : NULL;
 	if (!root || jsonv_array(root, NULL, "events", 1, 1, MAX_BATCH, &events, &err) != 1) {
 		json_decref(root);
 		snprintf(err.message, sizeof(err.message), "invalid batch body");
