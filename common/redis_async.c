@@ -46,9 +46,12 @@ struct sg_redis {
 	size_t nscripts;
 	char (*shas)[41];            /* SHA1 of each script, filled on load */
 	size_t loaded;               /* scripts loaded on this connection */
+	unsigned char *is_loaded;    /* per script: loaded on this connection (counted once) */
+	int reset_pending;           /* reset the connection from the watchdog, not a callback */
 	struct redisAsyncContext *ac; /* NULL while disconnected */
 	int connected;               /* TCP connection established */
 	int64_t connect_started_us;  /* for the connect deadline */
+	int64_t connected_us;        /* when connected: scripts must load within the deadline */
 	int backoff_ms;              /* next reconnect delay */
 	struct event *reconnect_ev;
 	struct event *watchdog_ev;
@@ -156,6 +159,10 @@ reset_connection(struct sg_redis *r, const char *why)
 	r->ac = NULL;
 	r->connected = 0;
 	r->loaded = 0;
+	r->reset_pending = 0;
+	if (r->is_loaded) {
+		memset(r->is_loaded, 0, r->nscripts);
+	}
 	fail_all(r, why);
 	if (ac) {
 		ac->data = NULL;
@@ -222,6 +229,10 @@ script_loaded(struct sg_redis *r, struct redisReply *reply, size_t idx)
 	}
 	memcpy(r->shas[idx], reply->str, 40);
 	r->shas[idx][40] = '\0';
+	if (r->is_loaded[idx]) {
+		return; /* a reload after NOSCRIPT: the SHA is the same, readiness unchanged */
+	}
+	r->is_loaded[idx] = 1;
 	if (++r->loaded == r->nscripts) {
 		log_event(SG_LOG_INFO, "redis ready", NULL);
 	}
@@ -286,12 +297,14 @@ on_connect(const struct redisAsyncContext *ac, int status)
 		return;
 	}
 	r->connected = 1;
+	r->connected_us = time_mono_us();
 	r->backoff_ms = BACKOFF_MIN_MS;
 	redisEnableKeepAlive((redisContext *)&ac->c);
 	log_event(SG_LOG_INFO, "redis connected", NULL);
 	for (i = 0; i < r->nscripts; i++) {
 		if (load_script(r, i) != 0) {
-			reset_connection(r, "script load send failed");
+			/* hiredis 0.14 frees a context freed here at once: let the watchdog do it */
+			r->reset_pending = 1;
 			return;
 		}
 	}
@@ -361,8 +374,17 @@ watchdog_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (r->reset_pending) {
+		reset_connection(r, "script load send failed");
+		return;
+	}
 	if (r->head && now - r->head->sent_us > limit) {
 		reset_connection(r, "timeout");
+		return;
+	}
+	if (r->connected && r->loaded != r->nscripts && now - r->connected_us > limit) {
+		/* e.g. -LOADING while Redis reads its data set: connect again later */
+		reset_connection(r, "scripts not loaded");
 		return;
 	}
 	if (r->ac && !r->connected && now - r->connect_started_us > limit) {
@@ -394,10 +416,11 @@ redis_create(struct event_base *base, const struct sg_redis_opts *opts)
 	r->scripts = opts->scripts;
 	r->nscripts = opts->nscripts;
 	r->shas = calloc(opts->nscripts ? opts->nscripts : 1, sizeof(*r->shas));
+	r->is_loaded = calloc(opts->nscripts ? opts->nscripts : 1, 1);
 	r->backoff_ms = BACKOFF_MIN_MS;
 	r->reconnect_ev = evtimer_new(base, reconnect_cb, r);
 	r->watchdog_ev = event_new(base, -1, EV_PERSIST, watchdog_cb, r);
-	if (!r->host || !r->shas || !r->reconnect_ev || !r->watchdog_ev) {
+	if (!r->host || !r->shas || !r->is_loaded || !r->reconnect_ev || !r->watchdog_ev) {
 		redis_destroy(r);
 		return NULL;
 	}
@@ -421,6 +444,7 @@ redis_destroy(struct sg_redis *r)
 		event_free(r->watchdog_ev);
 	}
 	free(r->shas);
+	free(r->is_loaded);
 	free(r->host);
 	free(r);
 }

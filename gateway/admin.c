@@ -122,17 +122,39 @@ reply_key(struct admin_op *op)
 	jsonw_kstr(&w, "tenant", op->tenant);
 	jsonw_kstr_opt(&w, "label", op->label);
 	jsonw_obj_close(&w);
-	req_reply_json(op->r, 201, out->data, out->len);
+	req_reply_json(op->r, op->status, out->data, out->len);
+}
+
+/* The global index key of op->key: "sg:apikey:<sha256 hex>" into k (SG_KEY_MAX). */
+static void
+key_index(const struct admin_op *op, char *k)
+{
+	char hex[65];
+
+	ids_sha256_hex(op->key, strlen(op->key), hex);
+	snprintf(k, SG_KEY_MAX, "sg:apikey:%s", hex);
+}
+
+/* Records the key's label; its reply ends the call (step 14). */
+static void
+send_label(struct admin_op *op, char *k, const char *now)
+{
+	key_index(op, k);
+	op->step = 14;
+	send_step(op, 6,
+		  (const char *[]){"HSET", k, "label", op->label ? op->label : "", "created_at",
+				   now});
 }
 
 /*
  * Tenant: 1 upsert script -> 2 SADD sg:tenants -> 3 XGROUP CREATE -> reply.
- * Key:   11 EXISTS tenant -> 12 HSETNX index -> 13 HSET details -> reply.
+ * Key:   11 EXISTS tenant -> 12 HSETNX index (taken: 13 HGET owner, the
+ *        same tenant goes on) -> 14 HSET label -> reply.
  */
 static void
 admin_step(struct admin_op *op, struct redisReply *reply)
 {
-	char k1[SG_KEY_MAX], hex[65], now[24];
+	char k1[SG_KEY_MAX], now[24];
 	struct sg_req *r = op->r;
 
 	snprintf(now, sizeof(now), "%lld", (long long)time_now_ms());
@@ -159,20 +181,27 @@ admin_step(struct admin_op *op, struct redisReply *reply)
 			req_reply_problem(r, 404, "NOT_FOUND", "no such tenant");
 			return;
 		}
-		ids_sha256_hex(op->key, strlen(op->key), hex);
-		snprintf(k1, sizeof(k1), "sg:apikey:%s", hex);
+		key_index(op, k1);
 		send_step(op, 4, (const char *[]){"HSETNX", k1, "tenant", op->tenant});
 		return;
 	case 12:
-		if (reply->type != REDIS_REPLY_INTEGER || reply->integer == 0) {
-			req_reply_problem(r, 409, "CONFLICT", "this key is already registered");
+		if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+			op->status = 201;
+			send_label(op, k1, now);
+		} else {
+			/* taken: by this tenant (a retry of a half-done call) or another */
+			key_index(op, k1);
+			send_step(op, 3, (const char *[]){"HGET", k1, "tenant"});
+		}
+		return;
+	case 13:
+		if (reply->type != REDIS_REPLY_STRING || strcmp(reply->str, op->tenant) != 0) {
+			req_reply_problem(r, 409, "CONFLICT",
+					  "this key is registered to another tenant");
 			return;
 		}
-		ids_sha256_hex(op->key, strlen(op->key), hex);
-		snprintf(k1, sizeof(k1), "sg:apikey:%s", hex);
-		send_step(op, 6,
-			  (const char *[]){"HSET", k1, "label", op->label ? op->label : "",
-					   "created_at", now});
+		op->status = 200; /* already this tenant's: like a tenant, 200 on a repeat */
+		send_label(op, k1, now);
 		return;
 	default:
 		reply_key(op);

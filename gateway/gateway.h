@@ -40,6 +40,7 @@ struct sg_gateway {
 	const char *admin_token;    /* NULL: admin API disabled */
 	atomic_int draining;        /* set on SIGTERM: readyz 503, no new work */
 	atomic_long inflight;       /* requests accepted and not yet answered */
+	struct sg_idem_inflight *idem; /* idempotency keys in flight (shared, locked) */
 };
 
 struct sg_thread {
@@ -47,7 +48,7 @@ struct sg_thread {
 	struct event_base *base;
 	struct sg_redis *redis;
 	struct sg_auth_cache *auth;          /* API key -> tenant, short TTL */
-	struct sg_idem_inflight *idem;       /* idempotency keys being processed */
+	struct sg_idem_inflight *idem;       /* = gw->idem */
 	struct sg_buf out;                   /* reply body, reused */
 	struct sg_buf enc;                   /* msgpack encoding, reused */
 	struct sg_arena parse;               /* JSON parse trees, reset by each parse */

@@ -1,6 +1,7 @@
-/* In-flight idempotency keys: see idem.h. A chained hash set. */
+/* In-flight idempotency keys: see idem.h. A chained hash set under a mutex. */
 #include "idem.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@ struct node {
 };
 
 struct sg_idem_inflight {
+	pthread_mutex_t lock;            /* one set for every loop thread of the gateway */
 	struct node *buckets[NBUCKETS];
 };
 
@@ -43,7 +45,13 @@ node_is(const struct node *n, const char *tenant, const char *key)
 struct sg_idem_inflight *
 idem_inflight_create(void)
 {
-	return calloc(1, sizeof(struct sg_idem_inflight));
+	struct sg_idem_inflight *s = calloc(1, sizeof(*s));
+
+	if (s && pthread_mutex_init(&s->lock, NULL) != 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
 }
 
 void
@@ -62,6 +70,7 @@ idem_inflight_destroy(struct sg_idem_inflight *s)
 			n = next;
 		}
 	}
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
@@ -71,22 +80,28 @@ idem_inflight_add(struct sg_idem_inflight *s, const char *tenant, const char *ke
 	uint32_t b = fnv1a(tenant, key) % NBUCKETS;
 	size_t tl = strlen(tenant), kl = strlen(key);
 	struct node *n;
+	int rc = 0;
 
+	pthread_mutex_lock(&s->lock);
 	for (n = s->buckets[b]; n; n = n->next) {
 		if (node_is(n, tenant, key)) {
-			return 1;
+			rc = 1;
+			goto done;
 		}
 	}
 	n = malloc(sizeof(*n) + tl + kl + 2);
 	if (!n) {
-		return -1;
+		rc = -1;
+		goto done;
 	}
 	memcpy(n->key, tenant, tl);
 	n->key[tl] = 0x1f;
 	memcpy(n->key + tl + 1, key, kl + 1);
 	n->next = s->buckets[b];
 	s->buckets[b] = n;
-	return 0;
+done:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 void
@@ -94,12 +109,14 @@ idem_inflight_remove(struct sg_idem_inflight *s, const char *tenant, const char 
 {
 	struct node **pp = &s->buckets[fnv1a(tenant, key) % NBUCKETS];
 
+	pthread_mutex_lock(&s->lock);
 	for (; *pp; pp = &(*pp)->next) {
 		if (node_is(*pp, tenant, key)) {
 			struct node *dead = *pp;
 			*pp = dead->next;
 			free(dead);
-			return;
+			break;
 		}
 	}
+	pthread_mutex_unlock(&s->lock);
 }

@@ -1,8 +1,9 @@
 /*
- * Idempotency keys being processed on this thread: a second request with
- * the same tenant + key while the first is in flight gets 409 + Retry-After
- * instead of racing it. (Across gateways the ingest script serialises them:
- * the second sees the first's recorded outcome.)
+ * Idempotency keys being processed by this gateway (all its threads; only
+ * requests that carry a key touch it): a second request with the same
+ * tenant + key while the first is in flight gets 409 + Retry-After instead
+ * of racing it. (Across gateways the ingest script serialises them: the
+ * second sees the first's recorded outcome.)
  */
 #ifndef SALESGATE_GATEWAY_IDEM_H
 #define SALESGATE_GATEWAY_IDEM_H

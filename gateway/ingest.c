@@ -76,6 +76,26 @@ read_item(struct sg_req *r, struct sg_ingest_item *it, const struct redisReply *
 	it->replayed = e[3]->type == REDIS_REPLY_INTEGER && e[3]->integer == 1;
 }
 
+/*
+ * Error replies that say "not now" rather than "never": the client should
+ * retry (503 + Retry-After), like when Redis cannot be reached at all.
+ */
+static int
+transient_error(const char *msg)
+{
+	static const char *const prefixes[] = {"OOM",       "LOADING", "BUSY",       "READONLY",
+					       "MASTERDOWN", "TRYAGAIN", "NOREPLICAS", "NOSCRIPT",
+					       "CLUSTERDOWN"};
+	size_t i;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		if (strncmp(msg, prefixes[i], strlen(prefixes[i])) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Fills the n items of one call from its reply (four elements per item). */
 static void
 read_reply(struct sg_req *r, struct sg_ingest_item *items, size_t n, const struct redisReply *reply)
@@ -94,8 +114,8 @@ read_reply(struct sg_req *r, struct sg_ingest_item *items, size_t n, const struc
 		read_item(r, &items[0], reply, 0);
 		return;
 	}
-	if (reply && !(reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "OOM", 3) == 0)) {
-		status = 500;
+	if (reply && !(reply->type == REDIS_REPLY_ERROR && transient_error(reply->str))) {
+		status = 500; /* a script bug or an unexpected answer */
 	}
 	for (i = 0; i < n; i++) {
 		items[i].status = status;

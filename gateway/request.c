@@ -210,6 +210,7 @@ void
 req_reply_json(struct sg_req *r, int status, const char *body, size_t len)
 {
 	evhtp_request_t *h = r->http;
+	int paused;
 
 	if (req_done(r)) {
 		return;
@@ -225,6 +226,9 @@ req_reply_json(struct sg_req *r, int status, const char *body, size_t len)
 		evhtp_request_set_keepalive(h, 0);
 	}
 	evbuffer_add(h->buffer_out, body, len);
+	paused = r->paused;
+	r->paused = 0;
+	req_ref(r); /* evhtp_send_reply frees h when it fails, and on_request_fini unrefs */
 	evhtp_send_reply(h, (evhtp_res)status);
 	metrics_observe_request(r->route_index, status, time_mono_us() - r->start_us);
 	log_request(r);
@@ -232,10 +236,10 @@ req_reply_json(struct sg_req *r, int status, const char *body, size_t len)
 		atomic_fetch_sub(&r->thr->gw->inflight, 1);
 		r->counted = 0;
 	}
-	if (r->paused) {
-		r->paused = 0;
+	if (paused && r->http) {
 		evhtp_request_resume(h);
 	}
+	req_unref(r);
 }
 
 int

@@ -55,7 +55,7 @@ thread_init(evhtp_t *htp, evthr_t *thr, void *arg)
 	opts.nscripts = SG_SCRIPT_COUNT;
 	t->redis = redis_create(t->base, &opts);
 	t->auth = auth_cache_create();
-	t->idem = idem_inflight_create();
+	t->idem = gw->idem;
 	if (!t->redis || !t->auth || !t->idem) {
 		abort();
 	}
@@ -75,7 +75,6 @@ thread_exit(evhtp_t *htp, evthr_t *thr, void *arg)
 	}
 	redis_destroy(t->redis);
 	auth_cache_destroy(t->auth);
-	idem_inflight_destroy(t->idem);
 	req_pool_drain(t);
 	arena_finish(&t->parse);
 	buf_finish(&t->out);
@@ -98,15 +97,29 @@ on_request_fini(evhtp_request_t *req, void *arg)
 	return EVHTP_RES_OK;
 }
 
+/* Marks a connection whose client would not stop sending headers. */
+static int header_flood;
+
+static evhtp_res on_connection_fini(evhtp_connection_t *conn, void *arg);
+
+/*
+ * Over SG_REQ_MAX_HEADERS the request is answered 431 once its head is
+ * read; a client that goes on past twice that is cut off at once (libevhtp
+ * would keep every header in memory), answered 431 on the way out.
+ */
 static evhtp_res
 on_header(evhtp_request_t *req, evhtp_header_t *hdr, void *arg)
 {
 	struct sg_req *r = arg;
 
-	(void)req;
 	(void)hdr;
 	if (++r->nheaders > SG_REQ_MAX_HEADERS) {
 		r->too_many_headers = 1;
+	}
+	if (r->nheaders > 2 * SG_REQ_MAX_HEADERS) {
+		evhtp_connection_set_hook(req->conn, evhtp_hook_on_connection_fini,
+					  (evhtp_hook)on_connection_fini, &header_flood);
+		return EVHTP_RES_ERROR;
 	}
 	return EVHTP_RES_OK;
 }
@@ -122,6 +135,10 @@ on_read(evhtp_request_t *req, struct evbuffer *buf, void *arg)
 	r->body_bytes += len;
 	if (r->body_bytes > r->thr->gw->max_body) {
 		r->too_large = 1;
+	}
+	if (r->body_bytes > r->thr->gw->max_body * HUGE_BODY_FACTOR && !r->replied) {
+		/* a chunked body that does not end: answer now rather than drain forever */
+		req_reply_problem(r, 413, "PAYLOAD_TOO_LARGE", "request body exceeds the limit");
 	}
 	if (r->too_large || r->too_many_headers) {
 		evbuffer_drain(buf, len);
@@ -201,20 +218,21 @@ on_connection_fini(evhtp_connection_t *conn, void *arg)
 {
 	static const char too_big[] =
 		"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\n"
-		"Connection: close\r\nContent-Length: 97\r\n\r\n"
-		"{\"error\":{\"code\":\"HEADERS_TOO_LARGE\",\"message\":\"request line or header "
-		"over 8 KB\",\"details\":[]}}\n";
+		"Connection: close\r\nContent-Length: 136\r\n\r\n"
+		"{\"error\":{\"code\":\"HEADERS_TOO_LARGE\",\"message\":\"request head too large: "
+		"a line or header over 8 KB, or too many headers\",\"details\":[]}}\n";
 	static const char malformed[] =
 		"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
 		"Connection: close\r\nContent-Length: 81\r\n\r\n"
 		"{\"error\":{\"code\":\"BAD_REQUEST\",\"message\":\"malformed HTTP request\","
 		"\"details\":[]}}\n";
 	htpparse_error e = conn->parser ? htparser_get_error(conn->parser) : htparse_error_none;
-	const char *msg = e == htparse_error_too_big ? too_big : malformed;
-	size_t len = e == htparse_error_too_big ? sizeof(too_big) - 1 : sizeof(malformed) - 1;
+	int big = e == htparse_error_too_big || arg == &header_flood;
+	const char *msg = big ? too_big : malformed;
+	size_t len = big ? sizeof(too_big) - 1 : sizeof(malformed) - 1;
 
-	(void)arg;
-	if (e == htparse_error_none || e == htparse_error_user || !conn->bev ||
+	if (e == htparse_error_none || (e == htparse_error_user && arg != &header_flood) ||
+	    !conn->bev ||
 	    evbuffer_get_length(bufferevent_get_output(conn->bev)) > 0) {
 		return EVHTP_RES_OK;
 	}
@@ -329,7 +347,8 @@ server_start(struct sg_gateway *gw, struct event_base *base)
 	struct timeval idle = {60, 0};
 	char addr[96];
 
-	if (!s || metrics_init(router_count()) != 0) {
+	gw->idem = idem_inflight_create();
+	if (!s || !gw->idem || metrics_init(router_count()) != 0) {
 		free(s);
 		return NULL;
 	}

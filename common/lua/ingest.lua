@@ -36,16 +36,16 @@ for i = 1, n do
   local a = 3 + 4 * (i - 1)
   local id, ext, mp = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local status, stored = 201, false
-  if redis.call('EXISTS', KEYS[4 + 2 * i]) == 0 then
+  -- an external_id already ingested answers 200 with the stored event,
+  -- whatever the resent body references now
+  local prev = ext ~= '' and redis.call('HGET', KEYS[1], ext)
+  if prev then
+    status, id = 200, prev
+    stored = redis.call('HGET', KEYS[2], prev)
+  elseif redis.call('EXISTS', KEYS[4 + 2 * i]) == 0 then
     status, id = 404, 'store'
   elseif ARGV[a + 3] == '1' and redis.call('EXISTS', KEYS[5 + 2 * i]) == 0 then
     status, id = 404, 'profile_id'
-  elseif ext ~= '' then
-    local prev = redis.call('HGET', KEYS[1], ext)
-    if prev then
-      status, id = 200, prev
-      stored = redis.call('HGET', KEYS[2], prev)
-    end
   end
   if status == 201 then
     local q = redis.call('INCR', KEYS[3])

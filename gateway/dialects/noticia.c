@@ -750,6 +750,10 @@ events_batch_post(struct sg_req *r)
 	size_t len, i, k = 0;
 
 	error_clear(&err);
+	if (!st) {
+		req_reply_problem(r, 503, "SERVICE_UNAVAILABLE", "out of memory, retry");
+		return;
+	}
 	body = req_body(r, &len);
 	root = body ? jsonv_parse(body, len, &r->thr->parse, &err) : NULL;
 	if (!root || jsonv_array(root, NULL, "events", 1, 1, MAX_BATCH, &events, &err) != 1) {

@@ -35,7 +35,7 @@ def test_tenant_invalid_body_400(stack):
                                                 "default_currency": "EUR"}), 400, "VALIDATION_ERROR", ["id"])
 
 
-def test_key_explicit_201_and_duplicate_409(stack):
+def test_key_explicit_201_repeat_200_other_tenant_409(stack):
     adm = stack.admin()
     tid = "keys-" + rand_id()
     expect_status(adm.post("/admin/v1/tenants", {"id": tid, "timezone": "Europe/Paris",
@@ -45,7 +45,14 @@ def test_key_explicit_201_and_duplicate_409(stack):
     check_eq(r.json.get("key"), key, "key")
     check_eq(r.json.get("label"), "till 7", "label")
     check_eq(r.json.get("tenant"), tid, "tenant")
-    expect_error(adm.post("/admin/v1/tenants/%s/keys" % tid, {"key": key, "label": "again"}), 409)
+    # the same key again for the same tenant: 200 (a retry is safe), label updated
+    r = expect_status(adm.post("/admin/v1/tenants/%s/keys" % tid, {"key": key, "label": "again"}), 200)
+    check_eq(r.json.get("tenant"), tid, "tenant on repeat")
+    # the same key for another tenant: 409, it stays the first tenant's
+    other = "keys-" + rand_id()
+    expect_status(adm.post("/admin/v1/tenants", {"id": other, "timezone": "Europe/Paris",
+                                                 "default_currency": "EUR"}), 201)
+    expect_error(adm.post("/admin/v1/tenants/%s/keys" % other, {"key": key}), 409)
     # the key works on the Noticia API
     api = stack.client(headers={"x-api-key": key})
     expect_error(api.get("/v1/stores/nope-" + rand_id()), 404, "NOT_FOUND")

@@ -213,3 +213,48 @@ def test_worker_survives_poison_stream_entry(stack):
         what="events around the poison entries applied")
     check(stack.worker.proc.alive() and len(stack.worker.pids()) >= 3,
           "worker pool damaged by a poison entry: %s", stack.worker.proc.log_tail())
+
+
+def test_header_flood_cut_off_with_431(stack):
+    # past twice the header limit the gateway stops reading at once (libevhtp
+    # keeps every header in memory) and still answers 431
+    many = b"".join(b"X-H%d: v\r\n" % i for i in range(400))
+    status, _, body = raw_http(stack.gateway.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + many
+                               + b"\r\n", timeout=5)
+    check_eq(status, 431, "status for 400 headers (%r)" % body[:200])
+    check(b"HEADERS_TOO_LARGE" in body, "431 body names the problem: %r", body[:200])
+    expect_status(stack.client().get("/healthz"), 200)
+
+
+def test_endless_chunked_body_answered_413(stack):
+    # a chunked body that never ends is answered 413 once it passes 16 x the
+    # limit, without waiting for an end that never comes
+    gw = Gateway(stack.redis.port, stack.admin_token, max_body=1024, name="tiny-gateway").start()
+    try:
+        t = stack.new_tenant()
+        s = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+        try:
+            s.sendall(b"POST /v1/sales-events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"x-api-key: " + t.key.encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+            chunk = b"%x\r\n%s\r\n" % (1000, b"x" * 1000)
+            got = b""
+            for _ in range(40):  # 40 KB, more than 16 x 1024, never terminated
+                try:
+                    s.sendall(chunk)
+                except OSError:
+                    break
+            deadline = time.monotonic() + 5
+            while b"\r\n\r\n" not in got and time.monotonic() < deadline:
+                try:
+                    part = s.recv(4096)
+                except OSError:
+                    break
+                if not part:
+                    break
+                got += part
+        finally:
+            s.close()
+        check(got.startswith(b"HTTP/1.1 413"), "an endless chunked body gets 413 (got %r)", got[:120])
+        expect_status(gw.client().get("/healthz"), 200)
+    finally:
+        gw.stop()

@@ -246,3 +246,17 @@ def test_concurrent_same_external_id_one_201(stack):
     check_eq(statuses.count("201"), 1, "number of 201s among 16 concurrent identical posts (%s)" % statuses)
     check_eq(statuses.count("200"), 15, "number of 200s (%s)" % statuses)
     check_eq(len({i for _, i in results}), 1, "distinct ids among concurrent posts")
+
+
+def test_resend_is_200_even_if_references_changed(stack):
+    # README: 200 when the external_id was already ingested -- whatever the
+    # resent body now references (the dedupe answer comes first)
+    t = stack.new_tenant()
+    t.create_store("s1")
+    api = t.api
+    ext = "E-" + rand_id()
+    first = expect_status(api.post("/v1/sales-events", event("s1", external_id=ext)), 201)
+    again = event("s1", external_id=ext)
+    again["store_id"] = "no-such-store-" + rand_id()
+    r = expect_status(api.post("/v1/sales-events", again), 200)
+    check_eq(r.json.get("id"), first.json.get("id"), "same stored event")
