@@ -311,3 +311,17 @@ def test_redis_hung_requests_hit_a_deadline():
         for ev in (a, b):
             expect_status(t.api.get("/v1/sales-events/" + ev["external_id"]), 200)
         wait_until(lambda: t.api.get("/readyz").status == 200, 10, what="/readyz after thaw")
+
+
+def test_script_cache_flushed_under_traffic(stack):
+    # SCRIPT FLUSH (what a failover or a restart does to the script cache):
+    # in-flight and later calls reload the scripts on NOSCRIPT and go on;
+    # the gateway stays ready and answers 201, never 503 for good
+    t = stack.new_tenant()
+    t.create_store("s1")
+    for round_ in range(3):
+        stack.redis.command("SCRIPT", "FLUSH")
+        for i in range(20):
+            expect_status(t.api.post("/v1/sales-events",
+                                     event("s1", external_id="F-%d-%d-%s" % (round_, i, rand_id()))), 201)
+    expect_status(stack.client().get("/readyz"), 200)
