@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "gateway.h"
 #include "jsonv.h"
 #include "log.h"
@@ -42,28 +43,6 @@ usage(FILE *f)
 		"  SALESGATE_LOG_LEVEL   debug, info (default), warn or error\n");
 }
 
-/* Splits "host:port". Returns 0 or -1. */
-static int
-parse_hostport(const char *s, char *host, size_t hostlen, int *port)
-{
-	const char *colon = strrchr(s, ':');
-	char *end;
-	long p;
-
-	if (!colon || (size_t)(colon - s) >= hostlen || colon == s) {
-		return -1;
-	}
-	errno = 0;
-	p = strtol(colon + 1, &end, 10);
-	if (errno || *end || p <= 0 || p > 65535) {
-		return -1;
-	}
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	*port = (int)p;
-	return 0;
-}
-
 static int
 parse_long(const char *s, long min, long max, long *out)
 {
@@ -92,14 +71,14 @@ parse_args(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
-			if (parse_hostport(optarg, config.listen_host, sizeof(config.listen_host),
+			if (config_parse_hostport(optarg, config.listen_host, sizeof(config.listen_host),
 					   &config.listen_port) != 0) {
 				fprintf(stderr, "--listen: expected HOST:PORT\n");
 				return -1;
 			}
 			break;
 		case 'r':
-			if (parse_hostport(optarg, config.redis_host, sizeof(config.redis_host),
+			if (config_parse_hostport(optarg, config.redis_host, sizeof(config.redis_host),
 					   &config.redis_port) != 0) {
 				fprintf(stderr, "--redis: expected HOST:PORT\n");
 				return -1;

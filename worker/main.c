@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "merge.h"
 #include "supervisor.h"
@@ -81,20 +82,6 @@ parse_int(const char *s, int min, int max, int *out)
 	return 0;
 }
 
-/* Parses HOST:PORT (the last colon splits). Returns 0 or -1. */
-static int
-parse_addr(const char *s, struct sg_worker_opts *o)
-{
-	const char *colon = strrchr(s, ':');
-
-	if (colon == NULL || colon == s || (size_t)(colon - s) >= sizeof(o->host)) {
-		return -1;
-	}
-	memcpy(o->host, s, (size_t)(colon - s));
-	o->host[colon - s] = '\0';
-	return parse_int(colon + 1, 1, 65535, &o->port);
-}
-
 static void
 cli_defaults(struct cli *c)
 {
@@ -123,7 +110,7 @@ cli_option(struct cli *c, int opt, const char *v)
 
 	switch (opt) {
 	case 'r':
-		return parse_addr(v, o);
+		return config_parse_hostport(v, o->host, sizeof(o->host), &o->port);
 	case 'p':
 		return parse_int(v, 1, MAX_PROCESSES, &c->processes);
 	case 'c':
