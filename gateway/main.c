@@ -1,7 +1,8 @@
 /*
  * salesgate-gateway: the HTTP front of salesgate. Parses the vendor
- * dialects, validates, and enqueues canonical events to Redis Streams with
- * one script call per event; answers reads from what the workers aggregate.
+ * dialects, validates, and enqueues canonical events to Redis Streams in
+ * script calls of up to 50 events; answers reads from what the workers
+ * aggregate.
  */
 #include <errno.h>
 #include <event2/event.h>
