@@ -225,11 +225,15 @@ build_args(struct sg_req *r, struct args *a, struct sg_ingest_item *items, size_
 		v[2] = r->thr->enc.data + off[i];
 		v[3] = items[i].check_profile ? "1" : "0";
 	}
-	for (i = 0; i < (size_t)(a->argc - a->nkeys); i++) {
-		arglen[i] = strlen(args[i]);
-	}
+	arglen[0] = strlen(args[0]);
+	arglen[1] = strlen(args[1]);
 	for (i = 0; i < n; i++) {
-		arglen[2 + 4 * i + 2] = mlen[i]; /* msgpack is binary */
+		const char **v = args + 2 + 4 * i;
+		size_t *l = arglen + 2 + 4 * i;
+		l[0] = strlen(v[0]);
+		l[1] = strlen(v[1]);
+		l[2] = mlen[i]; /* msgpack is binary: never strlen */
+		l[3] = 1;
 	}
 	return 0;
 }

@@ -48,28 +48,6 @@ flat_get(const struct redisReply *flat, const char *field)
 	return NULL;
 }
 
-static void
-put_str(struct jsonw *w, const struct redisReply *flat, const char *field, const char *as)
-{
-	const struct redisReply *v = flat_get(flat, field);
-
-	if (v && v->type == REDIS_REPLY_STRING) {
-		jsonw_key(w, as);
-		jsonw_strn(w, v->str, v->len);
-	}
-}
-
-static void
-put_raw(struct jsonw *w, const struct redisReply *flat, const char *field)
-{
-	const struct redisReply *v = flat_get(flat, field);
-
-	if (v && v->type == REDIS_REPLY_STRING) {
-		jsonw_key(w, field);
-		jsonw_raw(w, v->str, v->len);
-	}
-}
-
 static int64_t
 flat_int(const struct redisReply *flat, const char *field, int *present)
 {
@@ -87,37 +65,114 @@ flat_int(const struct redisReply *flat, const char *field, int *present)
 }
 
 /* A time field stored as epoch ms, shown as RFC 3339 UTC (or null when absent). */
-static void
-put_time(struct jsonw *w, const struct redisReply *flat, const char *field, const char *as,
-	 int null_when_absent)
-{
-	int present;
-	int64_t ms = flat_int(flat, field, &present);
 
-	if (!present && !null_when_absent) {
+/* How a stored hash field is shown. */
+enum shown_kind {
+	SHOWN_STR,       /* string */
+	SHOWN_JSON,      /* JSON text, as is; omitted when absent */
+	SHOWN_JSON_OBJ,  /* JSON text, as is; {} when absent */
+	SHOWN_TIME,      /* epoch ms, as RFC 3339 UTC; omitted when absent */
+	SHOWN_TIME_NULL, /* epoch ms, as RFC 3339 UTC; null when absent */
+};
+
+/* One field of a record hash and its name in the JSON answer. */
+struct shown {
+	const char *field;
+	const char *as;
+	enum shown_kind kind;
+};
+
+static void
+put_field(struct jsonw *w, const struct redisReply *flat, const struct shown *f)
+{
+	const struct redisReply *v = flat_get(flat, f->field);
+	int present = v && v->type == REDIS_REPLY_STRING;
+	int64_t ms;
+
+	if (!present && f->kind != SHOWN_JSON_OBJ && f->kind != SHOWN_TIME_NULL) {
 		return;
 	}
-	jsonw_key(w, as);
-	if (present) {
-		jsonw_time(w, ms, 0);
-	} else {
-		jsonw_null(w);
+	jsonw_key(w, f->as);
+	switch (f->kind) {
+	case SHOWN_STR:
+		jsonw_strn(w, v->str, v->len);
+		break;
+	case SHOWN_JSON:
+	case SHOWN_JSON_OBJ:
+		if (present) {
+			jsonw_raw(w, v->str, v->len);
+		} else {
+			jsonw_raw(w, "{}", 2);
+		}
+		break;
+	case SHOWN_TIME:
+	case SHOWN_TIME_NULL:
+		ms = flat_int(flat, f->field, &present);
+		if (present) {
+			jsonw_time(w, ms, 0);
+		} else {
+			jsonw_null(w);
+		}
+		break;
 	}
 }
+
+/* Writes "id", then every field of the table in order. */
+static void
+put_fields(struct jsonw *w, const char *id, const struct redisReply *flat,
+	   const struct shown *fields, size_t n)
+{
+	size_t i;
+
+	jsonw_kstr(w, "id", id);
+	for (i = 0; i < n; i++) {
+		put_field(w, flat, &fields[i]);
+	}
+}
+
+#define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+static const struct shown store_fields[] = {
+	{"external_id", "external_id", SHOWN_STR},
+	{"name", "name", SHOWN_STR},
+	{"timezone", "timezone", SHOWN_STR},
+	{"address", "address", SHOWN_JSON},
+	{"geo", "geo", SHOWN_JSON},
+	{"created_at", "created_at", SHOWN_TIME},
+	{"updated_at", "updated_at", SHOWN_TIME},
+};
+
+static const struct shown profile_fields[] = {
+	{"external_id", "external_id", SHOWN_STR},
+	{"email", "email", SHOWN_STR},
+	{"phone_number", "phone_number", SHOWN_STR},
+	{"first_name", "first_name", SHOWN_STR},
+	{"last_name", "last_name", SHOWN_STR},
+	{"created_at", "created_at", SHOWN_TIME},
+	{"updated_at", "updated_at", SHOWN_TIME},
+};
+
+static const struct shown purchase_dates[] = {
+	{"first_purchase_at", "first_purchase_at", SHOWN_TIME_NULL},
+	{"last_purchase_at", "last_purchase_at", SHOWN_TIME_NULL},
+};
+
+static const struct shown product_fields[] = {
+	{"external_id", "external_id", SHOWN_STR},
+	{"sku", "sku", SHOWN_STR},
+	{"ean", "ean", SHOWN_STR},
+	{"name", "name", SHOWN_STR},
+	{"properties", "properties", SHOWN_JSON_OBJ},
+	{"first_seen", "first_seen_at", SHOWN_TIME},
+	{"last_seen", "last_seen_at", SHOWN_TIME},
+};
 
 static void
 render_store(struct sg_req *r, struct jsonw *w, const char *id, const struct redisReply *flat)
 {
 	(void)r;
 	jsonw_obj_open(w);
-	jsonw_kstr(w, "id", id);
-	put_str(w, flat, "external_id", "external_id");
-	put_str(w, flat, "name", "name");
-	put_str(w, flat, "timezone", "timezone");
-	put_raw(w, flat, "address");
-	put_raw(w, flat, "geo");
-	put_time(w, flat, "created_at", "created_at", 0);
-	put_time(w, flat, "updated_at", "updated_at", 0);
+	put_fields(w, id, flat, store_fields, NFIELDS(store_fields));
 	jsonw_obj_close(w);
 }
 
@@ -129,8 +184,8 @@ render_stats(struct jsonw *w, const struct redisReply *flat)
 
 	jsonw_key(w, "stats");
 	jsonw_obj_open(w);
-	put_time(w, flat, "first_purchase_at", "first_purchase_at", 1);
-	put_time(w, flat, "last_purchase_at", "last_purchase_at", 1);
+	put_field(w, flat, &purchase_dates[0]);
+	put_field(w, flat, &purchase_dates[1]);
 	jsonw_kint(w, "orders", flat_int(flat, "orders", &present));
 	jsonw_key(w, "net_spend_cents");
 	jsonw_obj_open(w);
@@ -158,17 +213,10 @@ render_profile(struct sg_req *r, struct jsonw *w, const char *id, const struct r
 
 	(void)r;
 	jsonw_obj_open(w);
-	jsonw_kstr(w, "id", id);
-	put_str(w, flat, "external_id", "external_id");
-	put_str(w, flat, "email", "email");
-	put_str(w, flat, "phone_number", "phone_number");
-	put_str(w, flat, "first_name", "first_name");
-	put_str(w, flat, "last_name", "last_name");
+	put_fields(w, id, flat, profile_fields, NFIELDS(profile_fields));
 	jsonw_key(w, "auto_created");
 	jsonw_bool(w, light && light->type == REDIS_REPLY_STRING && light->len == 1 &&
 			      light->str[0] == '1');
-	put_time(w, flat, "created_at", "created_at", 0);
-	put_time(w, flat, "updated_at", "updated_at", 0);
 	render_stats(w, flat);
 	jsonw_obj_close(w);
 }
@@ -178,19 +226,7 @@ render_product(struct sg_req *r, struct jsonw *w, const char *id, const struct r
 {
 	(void)r;
 	jsonw_obj_open(w);
-	jsonw_kstr(w, "id", id);
-	put_str(w, flat, "external_id", "external_id");
-	put_str(w, flat, "sku", "sku");
-	put_str(w, flat, "ean", "ean");
-	put_str(w, flat, "name", "name");
-	if (flat_get(flat, "properties")) {
-		put_raw(w, flat, "properties");
-	} else {
-		jsonw_key(w, "properties");
-		jsonw_raw(w, "{}", 2);
-	}
-	put_time(w, flat, "first_seen", "first_seen_at", 0);
-	put_time(w, flat, "last_seen", "last_seen_at", 0);
+	put_fields(w, id, flat, product_fields, NFIELDS(product_fields));
 	jsonw_obj_close(w);
 }
 

@@ -302,8 +302,8 @@ req_render_error(struct sg_req *r, const struct sg_error *err, const char *code_
 	jsonw_obj_close(&w);
 }
 
-static void
-reply_rendered_error(struct sg_req *r, int status, const struct sg_error *err, const char *code)
+void
+req_reply_error_as(struct sg_req *r, int status, const char *code, const struct sg_error *err)
 {
 	const struct sg_dialect_ops *d = r->route ? r->route->dialect : NULL;
 
@@ -315,7 +315,8 @@ reply_rendered_error(struct sg_req *r, int status, const struct sg_error *err, c
 	} else {
 		req_render_error(r, err, code);
 	}
-	if (status == 503 || (status == 409 && err->code == SG_EINFLIGHT)) {
+	/* the two answers that mean "try again shortly" */
+	if (status == 503 || strcmp(code, "IDEMPOTENCY_IN_FLIGHT") == 0) {
 		req_add_header(r, "Retry-After", "1");
 	}
 	req_reply_json(r, status, r->thr->out.data, r->thr->out.len);
@@ -324,7 +325,7 @@ reply_rendered_error(struct sg_req *r, int status, const struct sg_error *err, c
 void
 req_reply_error(struct sg_req *r, const struct sg_error *err)
 {
-	reply_rendered_error(r, req_status_of(err->code), err, error_code_name(err->code));
+	req_reply_error_as(r, req_status_of(err->code), error_code_name(err->code), err);
 }
 
 void
@@ -333,10 +334,6 @@ req_reply_problem(struct sg_req *r, int status, const char *code, const char *me
 	struct sg_error err;
 
 	error_clear(&err);
-	err.code = status == 503 ? SG_EUNAVAIL : SG_EINVAL;
-	if (strcmp(code, "IDEMPOTENCY_IN_FLIGHT") == 0) {
-		err.code = SG_EINFLIGHT;
-	}
 	snprintf(err.message, sizeof(err.message), "%s", message);
-	reply_rendered_error(r, status, &err, code);
+	req_reply_error_as(r, status, code, &err);
 }

@@ -93,7 +93,15 @@ void req_reply_json(struct sg_req *r, int status, const char *body, size_t len);
  */
 void req_reply_error(struct sg_req *r, const struct sg_error *err);
 
-/* Sends an error with an explicit status and machine code (405, 415, 431, ...). */
+/*
+ * Sends err with an explicit status and machine code (for answers the
+ * result codes do not name: 405, 415, 431, IDEMPOTENCY_CONFLICT, ...).
+ * 503 and IDEMPOTENCY_IN_FLIGHT carry Retry-After.
+ */
+void req_reply_error_as(struct sg_req *r, int status, const char *code,
+			const struct sg_error *err);
+
+/* req_reply_error_as with a message and no field details. */
 void req_reply_problem(struct sg_req *r, int status, const char *code, const char *message);
 
 /* Maps a result code to its HTTP status. */

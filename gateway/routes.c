@@ -60,28 +60,31 @@ router_get(size_t idx)
 	return NULL;
 }
 
-/* Matches pattern against path; fills params into r when r is not NULL. */
+/* A path parameter as matched: a span of the path. */
+struct span {
+	const char *p;
+	size_t len;
+};
+
+/* Matches pattern against path; the parameters' spans go to params (np of them). */
 static int
-pattern_match(const char *pat, const char *path, size_t len, struct sg_req *r)
+pattern_match(const char *pat, const char *path, size_t len, struct span *params, size_t *np)
 {
 	const char *p = path, *end = path + len;
-	size_t np = 0;
 
+	*np = 0;
 	while (*pat) {
 		if (*pat == '{') {
-			const char *close = strchr(pat, '}');
 			const char *seg = p;
 			while (p < end && *p != '/') {
 				p++;
 			}
-			if (p == seg || np >= SG_REQ_MAX_PARAMS) {
+			if (p == seg || *np >= SG_REQ_MAX_PARAMS) {
 				return 0;
 			}
-			if (r) {
-				r->params[np] = arena_strndup(&r->arena, seg, (size_t)(p - seg));
-			}
-			np++;
-			pat = close + 1;
+			params[*np].p = seg;
+			params[(*np)++].len = (size_t)(p - seg);
+			pat = strchr(pat, '}') + 1;
 			continue;
 		}
 		if (p >= end || *p != *pat) {
@@ -90,13 +93,7 @@ pattern_match(const char *pat, const char *path, size_t len, struct sg_req *r)
 		p++;
 		pat++;
 	}
-	if (p != end) {
-		return 0;
-	}
-	if (r) {
-		r->nparams = np;
-	}
-	return 1;
+	return p == end;
 }
 
 static int
@@ -134,6 +131,23 @@ path_decode(char *s)
 	return 0;
 }
 
+/* Copies and percent-decodes the matched parameters into r. Returns 0 or -1. */
+static int
+take_params(struct sg_req *r, const struct span *params, size_t np)
+{
+	size_t i;
+
+	for (i = 0; i < np; i++) {
+		char *v = arena_strndup(&r->arena, params[i].p, params[i].len);
+		if (!v || path_decode(v) != 0) {
+			return -1;
+		}
+		r->params[i] = v;
+	}
+	r->nparams = np;
+	return 0;
+}
+
 /*
  * Literal patterns win over parameter patterns: "/v1/sales-events/batch"
  * is that route (405 for GET), never the event called "batch".
@@ -141,29 +155,29 @@ path_decode(char *s)
 int
 router_match(struct sg_req *r, int method, const char *path, size_t len)
 {
-	size_t i, n = router_count();
+	struct span params[SG_REQ_MAX_PARAMS];
+	size_t set, i, index, np;
 	int pass, path_seen = 0;
 
 	for (pass = 0; pass < 2 && !path_seen; pass++) {
-		for (i = 0; i < n; i++) {
-			const struct sg_route *rt = router_get(i);
-			if (is_literal(rt->pattern) != (pass == 0) ||
-			    !pattern_match(rt->pattern, path, len, NULL)) {
-				continue;
-			}
-			path_seen = 1;
-			if (rt->method != method) {
-				continue;
-			}
-			pattern_match(rt->pattern, path, len, r);
-			for (size_t p = 0; p < r->nparams; p++) {
-				if (!r->params[p] || path_decode((char *)r->params[p]) != 0) {
+		for (set = 0, index = 0; set < NSETS; index += *route_sets[set++].n) {
+			for (i = 0; i < *route_sets[set].n; i++) {
+				const struct sg_route *rt = &route_sets[set].routes[i];
+				if (is_literal(rt->pattern) != (pass == 0) ||
+				    !pattern_match(rt->pattern, path, len, params, &np)) {
+					continue;
+				}
+				path_seen = 1;
+				if (rt->method != method) {
+					continue;
+				}
+				if (take_params(r, params, np) != 0) {
 					return SG_ROUTE_NO_PATH;
 				}
+				r->route = rt;
+				r->route_index = (int)(index + i);
+				return SG_ROUTE_FOUND;
 			}
-			r->route = rt;
-			r->route_index = (int)i;
-			return SG_ROUTE_FOUND;
 		}
 	}
 	return path_seen ? SG_ROUTE_NO_METHOD : SG_ROUTE_NO_PATH;

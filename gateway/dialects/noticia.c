@@ -463,23 +463,41 @@ struct single_state {
 	const char *idem_key; /* held in the thread's in-flight set */
 };
 
-static void
-reply_not_found_field(struct sg_req *r, const char *field)
+/*
+ * Fills err for an item Redis did not accept and returns its machine code;
+ * the single route answers it, the batch route puts it in the item's result.
+ */
+static const char *
+item_failure(const struct sg_ingest_item *it, struct sg_error *err)
 {
-	struct sg_error err;
+	const char *f = it->id && strcmp(it->id, "store") != 0 ? it->id : "store_id";
 
-	error_clear(&err);
-	error_set(&err, SG_ENOTFOUND, "%s does not resolve to a known %s", field,
-		  strcmp(field, "store") == 0 ? "store" : "profile");
-	error_add(&err, strcmp(field, "store") == 0 ? "store_id" : field, "not found");
-	err.code = SG_ENOTFOUND;
-	req_reply_error(r, &err);
+	error_clear(err);
+	switch (it->status) {
+	case 404:
+		error_set(err, SG_ENOTFOUND, "%s does not resolve to a known %s", f,
+			  strcmp(f, "store_id") == 0 ? "store" : "profile");
+		error_add(err, f, "not found");
+		return "NOT_FOUND";
+	case 409:
+		error_set(err, SG_ECONFLICT,
+			  "this Idempotency-Key was used with a different request body");
+		return "IDEMPOTENCY_CONFLICT";
+	case 503:
+		error_set(err, SG_EUNAVAIL, "storage unavailable, retry");
+		return "SERVICE_UNAVAILABLE";
+	default:
+		error_set(err, SG_EINTERNAL, "unexpected storage answer");
+		return "INTERNAL_ERROR";
+	}
 }
 
 static void
 reply_item(struct sg_req *r, struct sg_ingest_item *it)
 {
 	struct sg_buf *out = &r->thr->out;
+	struct sg_error err;
+	const char *code;
 	struct jsonw w;
 
 	switch (it->status) {
@@ -498,18 +516,9 @@ reply_item(struct sg_req *r, struct sg_ingest_item *it)
 		}
 		req_reply_json(r, it->status, out->data, out->len);
 		return;
-	case 404:
-		reply_not_found_field(r, it->id ? it->id : "store");
-		return;
-	case 409:
-		req_reply_problem(r, 409, "IDEMPOTENCY_CONFLICT",
-				  "this Idempotency-Key was used with a different request body");
-		return;
-	case 503:
-		req_reply_problem(r, 503, "SERVICE_UNAVAILABLE", "storage unavailable, retry");
-		return;
 	default:
-		req_reply_problem(r, 500, "INTERNAL_ERROR", "unexpected storage answer");
+		code = item_failure(it, &err);
+		req_reply_error_as(r, req_status_of(err.code), code, &err);
 	}
 }
 
@@ -659,17 +668,9 @@ static const char *
 item_error(struct sg_req *r, const struct sg_ingest_item *it)
 {
 	struct sg_error err;
+	const char *code = item_failure(it, &err);
 
-	error_clear(&err);
-	if (it->status == 404) {
-		const char *f = it->id && strcmp(it->id, "store") != 0 ? it->id : "store_id";
-		error_set(&err, SG_ENOTFOUND, "%s does not resolve to a known record", f);
-		error_add(&err, f, "not found");
-		return render_error_text(r, &err, "NOT_FOUND");
-	}
-	error_set(&err, SG_EUNAVAIL, "storage unavailable, retry this event");
-	return render_error_text(r, &err, it->status == 503 ? "SERVICE_UNAVAILABLE"
-							    : "INTERNAL_ERROR");
+	return render_error_text(r, &err, code);
 }
 
 static void
