@@ -60,37 +60,33 @@ done:
 	req_unref(r);
 }
 
+/* No script: send_call sends argv as a plain command. */
+#define PLAIN SG_SCRIPT_COUNT
+
+/* Sends one step (a command, or EVALSHA of script with nkeys keys); its reply runs admin_step. */
 static void
-send_step(struct admin_op *op, int argc, const char **argv)
+send_call(struct admin_op *op, size_t script, int nkeys, int argc, const char **argv)
 {
+	struct sg_redis *redis = op->r->thr->redis;
 	size_t argvlen[8];
-	int i;
+	int i, rc;
 
 	for (i = 0; i < argc; i++) {
 		argvlen[i] = strlen(argv[i]);
 	}
 	req_ref(op->r);
-	if (redis_call(op->r->thr->redis, argc, argv, argvlen, step_done, op) != 0) {
+	rc = script == PLAIN ? redis_call(redis, argc, argv, argvlen, step_done, op)
+			     : redis_evalsha(redis, script, nkeys, argc, argv, argvlen, step_done, op);
+	if (rc != 0) {
 		req_unref(op->r);
 		req_reply_problem(op->r, 503, "SERVICE_UNAVAILABLE", "storage unavailable, retry");
 	}
 }
 
 static void
-send_script(struct admin_op *op, size_t script, int nkeys, int argc, const char **argv)
+send_step(struct admin_op *op, int argc, const char **argv)
 {
-	size_t argvlen[8];
-	int i;
-
-	for (i = 0; i < argc; i++) {
-		argvlen[i] = strlen(argv[i]);
-	}
-	req_ref(op->r);
-	if (redis_evalsha(op->r->thr->redis, script, nkeys, argc, argv, argvlen, step_done, op) !=
-	    0) {
-		req_unref(op->r);
-		req_reply_problem(op->r, 503, "SERVICE_UNAVAILABLE", "storage unavailable, retry");
-	}
+	send_call(op, PLAIN, 0, argc, argv);
 }
 
 static void
@@ -271,7 +267,7 @@ admin_tenant_create(struct sg_req *r)
 	keys_tenant(key, sizeof(key), op->tenant, "tenant");
 	snprintf(now, sizeof(now), "%lld", (long long)time_now_ms());
 	op->step = 1;
-	send_script(op, SG_SCRIPT_TENANT_UPSERT, 1, 4,
+	send_call(op, SG_SCRIPT_TENANT_UPSERT, 1, 4,
 		    (const char *[]){key, op->timezone, op->currency, now});
 }
 
