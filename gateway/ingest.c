@@ -259,6 +259,7 @@ send_call(struct batch *b, struct sg_ingest_item *items, size_t n, const char *i
 		req_unref(r);
 		return -1;
 	}
+	metrics_count_ingest_call(n);
 	return 0;
 }
 

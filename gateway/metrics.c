@@ -29,6 +29,8 @@ static struct histogram *latency;   /* [nroutes + 1] */
 static struct histogram redis_rtt;
 static atomic_ulong events_accepted;
 static atomic_ulong events_duplicate;
+static atomic_ulong ingest_calls;   /* script calls sent */
+static atomic_ulong ingest_events;  /* events sent in them */
 
 int
 metrics_init(size_t n)
@@ -93,6 +95,13 @@ metrics_count_events(uint64_t accepted, uint64_t duplicates)
 {
 	atomic_fetch_add_explicit(&events_accepted, accepted, memory_order_relaxed);
 	atomic_fetch_add_explicit(&events_duplicate, duplicates, memory_order_relaxed);
+}
+
+void
+metrics_count_ingest_call(uint64_t events)
+{
+	atomic_fetch_add_explicit(&ingest_calls, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ingest_events, events, memory_order_relaxed);
 }
 
 /*
@@ -204,4 +213,14 @@ metrics_render(struct sg_buf *out)
 		   "salesgate_events_duplicate_total %lu\n",
 		   atomic_load_explicit(&events_accepted, memory_order_relaxed),
 		   atomic_load_explicit(&events_duplicate, memory_order_relaxed));
+	/* events / calls: how well single events are coalesced and batches filled */
+	buf_printf(out,
+		   "# HELP salesgate_ingest_calls_total Ingest script calls sent to Redis.\n"
+		   "# TYPE salesgate_ingest_calls_total counter\n"
+		   "salesgate_ingest_calls_total %lu\n"
+		   "# HELP salesgate_ingest_events_total Events sent in ingest script calls.\n"
+		   "# TYPE salesgate_ingest_events_total counter\n"
+		   "salesgate_ingest_events_total %lu\n",
+		   atomic_load_explicit(&ingest_calls, memory_order_relaxed),
+		   atomic_load_explicit(&ingest_events, memory_order_relaxed));
 }

@@ -1,6 +1,7 @@
 /*
  * Process-wide counters for /metrics (Prometheus text): requests by route
- * and status, request latency and Redis round-trip histograms. Lock-free
+ * and status, request latency and Redis round-trip histograms, events and
+ * ingest script calls (events per call shows the coalescing). Lock-free
  * (relaxed atomics); every gateway thread records into the same tables.
  */
 #ifndef SALESGATE_GATEWAY_METRICS_H
@@ -22,6 +23,9 @@ void metrics_observe_redis(int64_t usec);
 
 /* Counts events accepted (newly stored) and duplicates recognised. */
 void metrics_count_events(uint64_t accepted, uint64_t duplicates);
+
+/* Counts one ingest script call sent with this many events. */
+void metrics_count_ingest_call(uint64_t events);
 
 /* Appends the Prometheus text of every counter to out. */
 void metrics_render(struct sg_buf *out);
