@@ -16,8 +16,9 @@
 
 struct event_base;
 struct sg_auth_cache;
-struct sg_req;
 struct sg_idem_inflight;
+struct sg_ingest_queue;
+struct sg_req;
 
 /* Indexes of the scripts the gateway loads (order of gateway_scripts[]). */
 enum sg_script_id {
@@ -49,6 +50,7 @@ struct sg_thread {
 	struct sg_redis *redis;
 	struct sg_auth_cache *auth;          /* API key -> tenant, short TTL */
 	struct sg_idem_inflight *idem;       /* = gw->idem */
+	struct sg_ingest_queue *ingest;      /* single events coalesced per loop iteration */
 	struct sg_buf out;                   /* reply body, reused */
 	struct sg_buf enc;                   /* msgpack encoding, reused */
 	struct sg_arena parse;               /* JSON parse trees, reset by each parse */

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "gateway.h"
 #include "idem.h"
+#include "ingest.h"
 #include "ids.h"
 #include "log.h"
 #include "metrics.h"
@@ -56,7 +57,8 @@ thread_init(evhtp_t *htp, evthr_t *thr, void *arg)
 	t->redis = redis_create(t->base, &opts);
 	t->auth = auth_cache_create();
 	t->idem = gw->idem;
-	if (!t->redis || !t->auth || !t->idem) {
+	t->ingest = ingest_queue_create(t);
+	if (!t->redis || !t->auth || !t->idem || !t->ingest) {
 		abort();
 	}
 	redis_set_rtt_observer(t->redis, observe_rtt);
@@ -73,7 +75,9 @@ thread_exit(evhtp_t *htp, evthr_t *thr, void *arg)
 	if (!t) {
 		return;
 	}
-	redis_destroy(t->redis);
+	redis_destroy(t->redis); /* its failed ingest calls go back to t->ingest */
+	ingest_queue_destroy(t->ingest);
+	t->ingest = NULL;
 	auth_cache_destroy(t->auth);
 	req_pool_drain(t);
 	arena_finish(&t->parse);

@@ -635,7 +635,7 @@ events_post(struct sg_req *r)
 	if (begin_idempotency(r, body, len, &key, &hash) != 0) {
 		return;
 	}
-	ingest_submit(r, it, 1, key, hash, single_done);
+	ingest_submit_one(r, it, key, hash, single_done);
 }
 
 /* ---- POST /v1/sales-events/batch ------------------------------------- */
