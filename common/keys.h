@@ -17,7 +17,10 @@
  *   sg:{t}:stream                   stream of accepted events: fields e (msgpack), q (seq)
  *   sg:{t}:applied                  bitmap: bit q set once event q is applied
  *   sg:{t}:contrib                  hash upsert_key -> the rollup deltas last applied for it
- *   sg:{t}:deadletter               stream: fields id, e, reason, deliveries
+ *   sg:{t}:journal                  hash "<unit>:<i>" -> msgpack ops of a chunk staged and
+ *                                   not yet applied (worker/journal.c); usually empty
+ *   sg:{t}:deadletter               stream: fields id, e, reason, deliveries (an event), or
+ *                                   chunk, ops, reason (a journal chunk that failed)
  *   sg:{t}:r:<g>:<dim>:<val>:<per>  rollup hash; g = h|d|m, per = yyyymm (h), yyyy (d),
  *                                   "all" (m); field "<bucket>|<currency>|<measure>",
  *                                   bucket = yyyymmddhh | yyyymmdd | yyyymm (UTC);

@@ -7,8 +7,11 @@
  * products kept hours only, which about halved the ops again).
  *
  * Per tenant, in stream order, a unit is either
- *  - merged: consecutive non-UPSERT events, at most N and --apply-max-ops
- *    plan ops, one EVALSHA that applies all of them or none; or
+ *  - merged: consecutive non-UPSERT events, at most N, one EVALSHA that
+ *    applies all of them or none; when its plan has more than
+ *    --apply-max-ops ops, a "stage" EVALSHA that commits all of them or none
+ *    and then one "chunk" EVALSHA per --apply-max-ops ops (journal.c), so
+ *    merging many events never makes one script run long; or
  *  - alone: consecutive UPSERT events (and events that cannot be merged),
  *    one "apply" EVALSHA each, as with --apply-batch 1.
  * UPSERTs stay alone because their plan depends on the stored contrib
@@ -47,16 +50,20 @@
 
 #include "apply.h"
 #include "error.h"
+#include "journal.h"
+#include "keys.h"
 #include "log.h"
 #include "merge.h"
 #include "worker_private.h"
 
 /* One EVALSHA group of a wave. */
 struct unit {
-	size_t from; /* first item */
-	size_t to;   /* after the last item; the TODO items of [from, to) were sent */
-	int merged;  /* 1: one "batch" EVALSHA; 0: one "apply" EVALSHA per item */
-	int queued;  /* EVALSHA commands queued */
+	size_t from;                    /* first item */
+	size_t to;                      /* after the last item; its TODO items were sent */
+	int merged;                     /* 1: one "batch" EVALSHA; 0: one "apply" per item */
+	int queued;                     /* EVALSHAs queued (a chunked unit: the stage only) */
+	size_t chunks;                  /* chunked unit: "chunk" EVALSHAs queued after it */
+	char name[SG_JOURNAL_UNIT_MAX]; /* chunked unit: its journal name */
 };
 
 /* The units of one wave and the part of every tenant run it covers. */
@@ -240,6 +247,38 @@ unit_merge_item(struct sg_worker *w, struct sg_item *it)
 	return rc == 0 ? 1 : (rc == SG_ENOMEM ? SG_ENOMEM : 0);
 }
 
+/*
+ * Queues a merged plan too large for one script run: its "stage" EVALSHA
+ * (journal.c) and right behind it the "chunk" EVALSHA of every chunk.
+ */
+static int
+unit_send_chunked(struct sg_worker *w, struct unit *u, struct sg_plan *p)
+{
+	const char **argv = NULL;
+	const size_t *argvlen = NULL;
+	char chunk[SG_JOURNAL_UNIT_MAX + 24];
+	int argc = plan_chunks(p, (size_t)w->opts->apply_max_ops);
+	int rc = 0;
+
+	if (argc > 0 && (argc = journal_unit_name(w, u->name, sizeof(u->name))) == 0) {
+		argc = plan_argv_stage(p, w->rc.sha, u->name, &argv, &argvlen);
+	}
+	if (argc < 0) {
+		unit_solo(w, u, error_code_name(argc));
+		return 0;
+	}
+	u->chunks = p->nchunks;
+	u->queued = 1;
+	if (rconn_append(&w->rc, argc, argv, argvlen) < 0) {
+		return SG_EUNAVAIL;
+	}
+	for (size_t i = 0; i < u->chunks && rc == 0; i++) {
+		snprintf(chunk, sizeof(chunk), "%s:%zu", u->name, i + 1);
+		rc = journal_chunk_append(w, p->tenant, chunk);
+	}
+	return rc < 0 || rconn_flush(&w->rc) < 0 ? SG_EUNAVAIL : 0;
+}
+
 /* Merges the TODO items from u->from on, before end, sets u->to, queues the EVALSHA. */
 static int
 unit_send_merged(struct sg_worker *w, struct unit *u, size_t end)
@@ -262,6 +301,9 @@ unit_send_merged(struct sg_worker *w, struct unit *u, size_t end)
 		return 0; /* all dropped, or the first one goes alone */
 	}
 	p = rc == 0 ? merge_build(&w->merge) : NULL;
+	if (p != NULL && p->nops > (size_t)w->opts->apply_max_ops) {
+		return unit_send_chunked(w, u, p);
+	}
 	argc = p != NULL ? plan_argv(p, w->rc.sha, &argv, &argvlen) : SG_ENOMEM;
 	if (argc < 0) {
 		unit_solo(w, u, error_code_name(argc));
@@ -357,6 +399,29 @@ unit_result_merged(struct sg_worker *w, struct unit *u, const redisReply *r, int
 	}
 }
 
+/*
+ * Reads the "chunk" replies of a chunked unit. One that did not apply stays
+ * filed for the journal sweep (its stage may have been refused too: then
+ * there was nothing filed and it is "gone").
+ */
+static int
+unit_chunk_replies(struct sg_worker *w, struct unit *u)
+{
+	const char *tenant = w->batch.v[u->from].tenant->id;
+	char chunk[SG_JOURNAL_UNIT_MAX + 24];
+	redisReply *r = NULL;
+
+	for (size_t i = 0; i < u->chunks; i++) {
+		if ((r = rconn_reply(&w->rc)) == NULL) {
+			return SG_EUNAVAIL;
+		}
+		snprintf(chunk, sizeof(chunk), "%s:%zu", u->name, i + 1);
+		journal_chunk_result(w, tenant, chunk, r);
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
 /* Reads the replies of one unit. */
 static int
 unit_replies(struct sg_worker *w, struct unit *u, int *reload)
@@ -380,7 +445,7 @@ unit_replies(struct sg_worker *w, struct unit *u, int *reload)
 		}
 		freeReplyObject(r);
 	}
-	return 0;
+	return unit_chunk_replies(w, u);
 }
 
 /*

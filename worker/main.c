@@ -13,17 +13,26 @@
 #include "supervisor.h"
 #include "worker.h"
 
-#define DEFAULT_BATCH 256
 /*
+ * --batch N: entries per XREADGROUP, shared by the streams (at least 64
+ * each): several merged units per read, so Redis runs one while the worker
+ * merges the next.
  * --apply-batch N: up to N consecutive non-UPSERT events of one stream are
- * merged into one apply.lua "batch" EVALSHA (worker/merge.h, batch_merged.c),
- * each key+field sent once. 1 applies every event with its own EVALSHA (the
- * behaviour before merging; for comparison).
- * --apply-max-ops N: a merged EVALSHA carries at most ~N ops, so a script
- * never holds Redis long (~1.5 us per op: 20000 ops ~ 30 ms). Fewer ops per
- * event need more events per script: this is the latency / throughput knob.
+ * merged into one unit (worker/merge.h, batch_merged.c), each key+field sent
+ * once. The larger the unit, the fewer ops per event (its events share
+ * hours, days, stores, products, profiles). 1 applies every event with its
+ * own EVALSHA (the behaviour before merging; for comparison).
+ * --apply-max-ops N: one script run carries at most ~N ops, so it never
+ * holds Redis long (~2-3 us per op on big hashes: 3000 ops ~ 8 ms). A unit
+ * with more ops is staged and applied in chunks (worker/journal.c).
+ * Measured on 2 cores with the bench backlog (bench/README.md): 256 / 256 /
+ * 20000 drained 10.8k events/s (Redis 75 us/event); 8192 / 2048 / 3000
+ * 18.8k/s (42 us/event), 27.9k/s with deploy/redis.conf's hash listpack
+ * limit (27 us/event).
  */
-#define DEFAULT_APPLY_BATCH 256
+#define DEFAULT_BATCH 8192
+#define DEFAULT_APPLY_BATCH 2048
+#define DEFAULT_APPLY_MAX_OPS 3000
 #define MAX_APPLY_BATCH 100000
 #define MIN_APPLY_MAX_OPS 100
 #define MAX_APPLY_MAX_OPS 10000000
@@ -56,15 +65,17 @@ usage(FILE *out)
 	    "  --redis HOST:PORT       Redis address (default 127.0.0.1:6379)\n"
 	    "  --processes N           worker processes; N > 1 pre-forks N children (default 1)\n"
 	    "  --consumer NAME         consumer name (default hostname-pid; child i: NAME-i)\n"
-	    "  --batch N               entries per XREADGROUP and stream (default %d)\n"
-	    "  --apply-batch N         events of a stream merged into one apply script run;\n"
-	    "                          1 = one run per event (default %d)\n"
-	    "  --apply-max-ops N       ops per merged script run at most (default %d)\n"
+	    "  --batch N               entries per XREADGROUP, shared by the streams\n"
+	    "                          (at least 64 each; default %d)\n"
+	    "  --apply-batch N         events of a stream merged into one unit of ops;\n"
+	    "                          1 = one script run per event (default %d)\n"
+	    "  --apply-max-ops N       ops per script run at most: a larger unit is\n"
+	    "                          staged and applied in chunks (default %d)\n"
 	    "  --block-ms N            XREADGROUP BLOCK time (default %d)\n"
 	    "  --claim-idle-ms N       reclaim entries pending this long (default %d)\n"
 	    "  --max-deliveries N      dead-letter an entry delivered N times (default %d)\n"
 	    "  --help                  this text\n",
-	    DEFAULT_BATCH, DEFAULT_APPLY_BATCH, SG_MERGE_MAX_OPS, DEFAULT_BLOCK_MS,
+	    DEFAULT_BATCH, DEFAULT_APPLY_BATCH, DEFAULT_APPLY_MAX_OPS, DEFAULT_BLOCK_MS,
 	    DEFAULT_CLAIM_IDLE_MS, DEFAULT_MAX_DELIVERIES);
 }
 
@@ -92,7 +103,7 @@ cli_defaults(struct cli *c)
 	c->worker.port = 6379;
 	c->worker.batch = DEFAULT_BATCH;
 	c->worker.apply_batch = DEFAULT_APPLY_BATCH;
-	c->worker.apply_max_ops = SG_MERGE_MAX_OPS;
+	c->worker.apply_max_ops = DEFAULT_APPLY_MAX_OPS;
 	c->worker.block_ms = DEFAULT_BLOCK_MS;
 	c->worker.claim_idle_ms = DEFAULT_CLAIM_IDLE_MS;
 	c->worker.max_deliveries = DEFAULT_MAX_DELIVERIES;

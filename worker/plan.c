@@ -67,6 +67,7 @@ plan_finish(struct sg_plan *p)
 	free(p->lua_key);
 	free(p->qs);
 	free(p->mp);
+	free(p->chunk_end);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -485,9 +486,12 @@ group_len(const struct sg_plan *p, size_t i)
 	return j - i;
 }
 
-/* One group: key index, code, m, then m field / value pairs. */
+/*
+ * One group: the key (its KEYS index, or its full name when name is not
+ * NULL), code, m, then m field / value pairs.
+ */
 static int
-mp_group(struct sg_plan *p, size_t i, size_t m)
+mp_group(struct sg_plan *p, size_t i, size_t m, const char *name, size_t name_len)
 {
 	char num[24];
 	const struct sg_op *op = NULL;
@@ -496,8 +500,12 @@ mp_group(struct sg_plan *p, size_t i, size_t m)
 	if (rc < 0) {
 		return rc;
 	}
-	mp_uint(p, (uint32_t)p->lua_key[p->ops[i].key]);
-	rc = mp_str(p, &p->ops[i].code, 1);
+	if (name != NULL) {
+		rc = mp_str(p, name, name_len);
+	} else {
+		mp_uint(p, (uint32_t)p->lua_key[p->ops[i].key]);
+	}
+	rc = rc ? rc : mp_str(p, &p->ops[i].code, 1);
 	if (rc == 0 && (rc = mp_reserve(p, 5)) == 0) {
 		mp_uint(p, (uint32_t)m);
 	}
@@ -512,6 +520,16 @@ mp_group(struct sg_plan *p, size_t i, size_t m)
 		}
 	}
 	return rc;
+}
+
+/* Writes a msgpack array32 header of count elements at p->mp + at (5 bytes reserved). */
+static void
+mp_array32_at(struct sg_plan *p, size_t at, uint32_t count)
+{
+	p->mp[at] = (char)0xdd;
+	for (int k = 0; k < 4; k++) {
+		p->mp[at + 1 + (size_t)k] = (char)(unsigned char)(count >> (24 - 8 * k));
+	}
 }
 
 /* Encodes every op of a batch plan as the msgpack array of groups into p->mp. */
@@ -529,14 +547,75 @@ mp_ops(struct sg_plan *p)
 	p->mp_len = 5; /* array32 header, written last */
 	for (size_t i = 0; i < p->nops && rc == 0; i += m) {
 		m = group_len(p, i);
-		rc = mp_group(p, i, m);
+		rc = mp_group(p, i, m, NULL, 0);
 		count += (uint32_t)(3 + 2 * m);
 	}
-	p->mp[0] = (char)0xdd;
-	for (int k = 0; k < 4; k++) {
-		p->mp[1 + k] = (char)(unsigned char)(count >> (24 - 8 * k));
+	mp_array32_at(p, 0, count);
+	return rc;
+}
+
+/* End of the run of ops from i on with op i's key. */
+static size_t
+key_run_end(const struct sg_plan *p, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < p->nops && p->ops[j].key == p->ops[i].key) {
+		j++;
+	}
+	return j;
+}
+
+/* Encodes the ops of one key, [i, end), naming the key in full; adds the elements to *count. */
+static int
+mp_key_named(struct sg_plan *p, size_t i, size_t end, uint32_t *count)
+{
+	char full[SG_KEY_MAX];
+	size_t len = keys_tenant(full, sizeof(full), p->tenant, p->keys[p->ops[i].key]);
+	size_t m = 0;
+	int rc = len == 0 ? SG_ETOOLARGE : 0;
+
+	for (; i < end && rc == 0; i += m) {
+		m = group_len(p, i);
+		rc = mp_group(p, i, m, full, len);
+		*count += (uint32_t)(3 + 2 * m);
 	}
 	return rc;
+}
+
+int
+plan_chunks(struct sg_plan *p, size_t max_ops)
+{
+	size_t i = 0;
+	int rc = 0;
+
+	p->mp_len = 0;
+	p->nchunks = 0;
+	while (i < p->nops && rc == 0) {
+		size_t start = p->mp_len;
+		size_t ops = 0;
+		uint32_t count = 0;
+
+		if (mp_reserve(p, 5) < 0 ||
+		    buf_grow_array((void **)&p->chunk_end, &p->chunk_cap, p->nchunks + 1,
+		                   sizeof(*p->chunk_end)) < 0) {
+			return SG_ENOMEM;
+		}
+		p->mp_len += 5; /* array32 header, written last */
+		while (i < p->nops && rc == 0) {
+			size_t end = key_run_end(p, i);
+
+			if (ops > 0 && ops + (end - i) > max_ops) {
+				break;
+			}
+			rc = mp_key_named(p, i, end, &count);
+			ops += end - i;
+			i = end;
+		}
+		mp_array32_at(p, start, count);
+		p->chunk_end[p->nchunks++] = p->mp_len;
+	}
+	return rc < 0 ? rc : (int)p->nchunks;
 }
 
 /* Pushes the four arguments of every sent op; a batch plan's as one msgpack argument. */
@@ -614,9 +693,9 @@ argv_reserve(struct sg_plan *p, size_t n)
 	return 0;
 }
 
-/* Pushes ARGV[1..2+n] of a batch plan: "batch", n and the q of every event. */
+/* Pushes ARGV[1..2+n] of a batch plan: mode ("batch" / "stage"), n and the q of every event. */
 static int
-argv_head_batch(struct sg_plan *p, size_t *argc)
+argv_head_batch(struct sg_plan *p, size_t *argc, const char *mode)
 {
 	const char *n = plan_printf(p, "%zu", p->nq);
 	const char *q = NULL;
@@ -624,7 +703,7 @@ argv_head_batch(struct sg_plan *p, size_t *argc)
 	if (n == NULL) {
 		return SG_ENOMEM;
 	}
-	arg_push_str(p, argc, "batch");
+	arg_push_str(p, argc, mode);
 	arg_push_str(p, argc, n);
 	for (size_t i = 0; i < p->nq; i++) {
 		if ((q = plan_printf(p, "%" PRId64, p->qs[i])) == NULL) {
@@ -642,7 +721,7 @@ argv_head(struct sg_plan *p, size_t *argc)
 	const char *q = NULL;
 
 	if (p->nq > 0) {
-		return argv_head_batch(p, argc);
+		return argv_head_batch(p, argc, "batch");
 	}
 	if ((q = plan_printf(p, "%" PRId64, p->q)) == NULL) {
 		return SG_ENOMEM;
@@ -689,6 +768,36 @@ plan_argv(struct sg_plan *p, const char *sha, const char ***argv, const size_t *
 		return rc;
 	}
 	p->argvlen[at_numkeys] = strlen(p->argv[at_numkeys]);
+	*argv = p->argv;
+	*argvlen = p->argvlen;
+	return (int)argc;
+}
+
+int
+plan_argv_stage(struct sg_plan *p, const char *sha, const char *unit, const char ***argv,
+                const size_t **argvlen)
+{
+	size_t argc = 0;
+	size_t from = 0;
+	int rc = argv_reserve(p, 8 + p->nq + p->nchunks);
+
+	if (rc < 0) {
+		return rc;
+	}
+	arg_push_str(p, &argc, "EVALSHA");
+	arg_push_str(p, &argc, sha);
+	arg_push_str(p, &argc, "2");
+	rc = arg_push_key(p, &argc, "applied");
+	rc = rc ? rc : arg_push_key(p, &argc, "journal");
+	rc = rc ? rc : argv_head_batch(p, &argc, "stage");
+	if (rc < 0) {
+		return rc;
+	}
+	arg_push_str(p, &argc, unit);
+	for (size_t i = 0; i < p->nchunks; i++) {
+		arg_push(p, &argc, p->mp + from, p->chunk_end[i] - from);
+		from = p->chunk_end[i];
+	}
 	*argv = p->argv;
 	*argvlen = p->argvlen;
 	return (int)argc;

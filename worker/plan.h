@@ -80,6 +80,9 @@ struct sg_plan {
 	size_t argv_cap;                /* entries allocated in argv / argvlen */
 	int *lua_key;                   /* plan_argv scratch: KEYS index per key, 0 = unused */
 	size_t lua_key_cap;             /* entries allocated in lua_key */
+	size_t *chunk_end;              /* plan_chunks: end of chunk i in mp (starts at 0) */
+	size_t nchunks;                 /* chunks encoded by plan_chunks */
+	size_t chunk_cap;               /* entries allocated in chunk_end */
 };
 
 /* Prepares an empty plan; allocates nothing. */
@@ -141,5 +144,21 @@ char *plan_printf(struct sg_plan *p, const char *fmt, ...) __attribute__((format
  * count, or SG_ENOMEM / SG_ETOOLARGE (a key too long).
  */
 int plan_argv(struct sg_plan *p, const char *sha, const char ***argv, const size_t **argvlen);
+
+/*
+ * A batch plan too large for one script run (apply.lua "stage" / "chunk"):
+ * encodes its ops into p->mp as chunks of at most max_ops ops each (more
+ * only for a key with more ops on its own: a key's ops are never split, so
+ * a guard and what it rules stay together), each a msgpack array of groups
+ * naming keys in full. Returns the number of chunks or SG_E*.
+ */
+int plan_chunks(struct sg_plan *p, size_t max_ops);
+
+/*
+ * The "stage" EVALSHA of the chunks plan_chunks encoded, filed under unit
+ * in the journal. Same contract as plan_argv.
+ */
+int plan_argv_stage(struct sg_plan *p, const char *sha, const char *unit, const char ***argv,
+                    const size_t **argvlen);
 
 #endif

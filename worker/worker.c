@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "journal.h"
 #include "log.h"
 #include "timeutil.h"
 #include "worker_private.h"
@@ -14,6 +15,7 @@
 #define REFRESH_EVERY_US 2000000  /* re-read sg:tenants */
 #define MAINTAIN_EVERY_US 5000000 /* reclaim and trim */
 #define ERROR_PAUSE_MS 200        /* after an unexpected error reply */
+#define MIN_PER_STREAM 64         /* XREADGROUP COUNT per stream at least */
 
 /* 1 when every stream is read with ">" (the read may block). */
 static int
@@ -43,7 +45,10 @@ read_entries(struct sg_worker *w)
 	if (argv == NULL || argvlen == NULL) {
 		goto cleanup;
 	}
-	snprintf(count, sizeof(count), "%d", w->opts->batch);
+	/* --batch is shared by the streams: one read holds about that many entries */
+	snprintf(count, sizeof(count), "%zu",
+	         n > 0 && (size_t)w->opts->batch / n > MIN_PER_STREAM ? (size_t)w->opts->batch / n
+	                                                              : (size_t)MIN_PER_STREAM);
 	snprintf(block, sizeof(block), "%d", w->opts->block_ms);
 	const char *head[] = {"XREADGROUP", "GROUP", SG_GROUP, w->opts->consumer, "COUNT",
 	                      count,        "BLOCK", block,    "STREAMS"};
@@ -146,6 +151,7 @@ worker_maintain(struct sg_worker *w)
 	for (size_t i = 0; i < w->tenants.n && rc == 0 && !*w->stop; i++) {
 		rc = reclaim_tenant(w, &w->tenants.v[i]);
 		rc = rc ? rc : trim_tenant(w, &w->tenants.v[i]);
+		rc = rc ? rc : journal_sweep_tenant(w, &w->tenants.v[i]);
 	}
 	return rc;
 }
@@ -182,6 +188,7 @@ worker_run(const struct sg_worker_opts *opts, volatile sig_atomic_t *stop)
 	int64_t next_refresh = 0;
 	int64_t next_maintain = 0;
 	char applied[24];
+	char units[24];
 
 	memset(&w, 0, sizeof(w));
 	w.opts = opts;
@@ -189,7 +196,8 @@ worker_run(const struct sg_worker_opts *opts, volatile sig_atomic_t *stop)
 	rconn_init(&w.rc, opts->host, opts->port);
 	tenants_init(&w.tenants);
 	plan_init(&w.plan);
-	merge_init(&w.merge, (size_t)opts->apply_max_ops);
+	/* a unit's ops are bounded by its events (--apply-batch); a script run's by chunks */
+	merge_init(&w.merge, (size_t)opts->apply_max_ops * SG_UNIT_MAX_CHUNKS);
 	batch_init(&w.batch);
 	log_info("worker started", "consumer", opts->consumer, NULL);
 	while (!*stop) {
@@ -204,7 +212,9 @@ worker_run(const struct sg_worker_opts *opts, volatile sig_atomic_t *stop)
 		worker_turn(&w, &next_refresh, &next_maintain);
 	}
 	snprintf(applied, sizeof(applied), "%lld", (long long)w.applied);
-	log_info("worker stopped", "consumer", opts->consumer, "applied", applied, NULL);
+	snprintf(units, sizeof(units), "%llu", (unsigned long long)w.units);
+	log_info("worker stopped", "consumer", opts->consumer, "applied", applied, "chunked_units",
+	         units, NULL);
 	batch_finish(&w.batch);
 	merge_finish(&w.merge);
 	plan_finish(&w.plan);

@@ -63,6 +63,7 @@ struct sg_worker {
 	struct sg_merge merge;             /* reused for every merged unit (--apply-batch > 1) */
 	struct sg_batch batch;             /* reused for every batch */
 	int64_t applied;                   /* events applied since start (stats) */
+	uint64_t units;                    /* chunked units staged (journal unit names) */
 };
 
 /* Prepares an empty batch; allocates nothing. */

@@ -36,6 +36,30 @@
 --   and resends); else sets every q's bit and applies the ops: "ok".
 --   Cost: O(n + ops); the worker caps ops per call (--apply-max-ops).
 --
+-- "stage": the first step of a merged unit too large for one script run
+--   (the worker splits its ops into chunks, a key's ops never split: a run
+--   of Redis stays short however many events the unit merges).
+--   KEYS[1] sg:{t}:applied, KEYS[2] sg:{t}:journal (hash chunk name -> ops)
+--   ARGV[2] n, ARGV[3..2+n] the q of every merged event (distinct),
+--   ARGV[3+n] the unit's name, ARGV[4+n..] the chunks: msgpack groups as
+--   "batch" but with the key's full name in place of its KEYS index.
+--   When some of the events are already applied, does nothing and returns
+--   their q's (as "batch"); else sets every q's bit and files chunk i as
+--   field "<unit>:<i>" of the journal: "ok". From then on the unit is
+--   committed: its chunks are applied by "chunk" calls, by this worker at
+--   once, or by any worker's journal sweep if this one dies first.
+--   Cost: O(n + bytes of the chunks).
+--
+-- "chunk": applies one filed chunk exactly once and removes it.
+--   KEYS[1] sg:{t}:journal, KEYS[2] sg:{t}:deadletter
+--   ARGV[2] the chunk's name, ARGV[3] the tenant's key prefix "sg:{t}:"
+--     (every key a chunk names must start with it: one hash tag)
+--   Returns "ok" when applied, "gone" when it was applied before. A chunk
+--   that cannot be applied (bad ops, an error reply on the way) is removed
+--   and written to the dead-letter stream with the error ("failed"):
+--   retrying could only fail again or apply its first ops twice.
+--   Cost: O(ops of the chunk); the worker caps them (--apply-max-ops).
+--
 -- "deadletter": moves a stream entry to the dead-letter stream once.
 --   KEYS[1] sg:{t}:stream, KEYS[2] sg:{t}:deadletter
 --   ARGV[2] group, ARGV[3] entry id, ARGV[4] e (msgpack), ARGV[5] reason,
@@ -83,7 +107,7 @@ if mode == 'deadletter' then
 	return 1
 end
 
-if mode ~= 'apply' and mode ~= 'batch' then
+if mode ~= 'apply' and mode ~= 'batch' and mode ~= 'stage' and mode ~= 'chunk' then
 	return redis.error_reply('ERR apply.lua: unknown mode')
 end
 
@@ -107,12 +131,20 @@ local function ops_valid(first)
 	return true
 end
 
--- A batch's msgpack ops: {key index, code, m, field, value, ...} groups.
-local function groups_valid(t)
+-- A batch's msgpack ops: {key index, code, m, field, value, ...} groups;
+-- a chunk's name the key in full, under prefix.
+local function key_valid(k, prefix)
+	if prefix then
+		return type(k) == 'string' and #k > #prefix and k:sub(1, #prefix) == prefix
+	end
+	return type(k) == 'number' and k % 1 == 0 and k >= 3 and k <= nkeys
+end
+
+local function groups_valid(t, prefix)
 	local i, n = 1, #t
 	while i <= n do
 		local k, c, m = t[i], codes[t[i + 1]], t[i + 2]
-		if type(k) ~= 'number' or k % 1 ~= 0 or k < 3 or k > nkeys or not c or
+		if not key_valid(k, prefix) or not c or
 			type(m) ~= 'number' or m % 1 ~= 0 or m < 1 or i + 2 + 2 * m > n then
 			return false
 		end
@@ -191,7 +223,8 @@ local function run_groups(t)
 	local i, n = 1, #t
 	while i <= n do
 		local last = i + 2 + 2 * t[i + 2]
-		guard = run_group(KEYS[t[i]], t[i + 1], t, i + 3, last, guard)
+		local k = t[i]
+		guard = run_group(type(k) == 'number' and KEYS[k] or k, t[i + 1], t, i + 3, last, guard)
 		i = last + 1
 	end
 end
@@ -222,15 +255,39 @@ local function run_ops(first)
 	end
 end
 
-if mode == 'batch' then
+if mode == 'chunk' then
+	local journal, name, prefix = KEYS[1], ARGV[2], ARGV[3]
+	local blob = call('HGET', journal, name)
+	if not blob then
+		return 'gone'
+	end
+	local ok, t = pcall(cmsgpack.unpack, blob)
+	local err = 'bad chunk'
+	if ok and type(t) == 'table' and #prefix > 0 and groups_valid(t, prefix) then
+		ok, err = pcall(run_groups, t)
+		if ok then
+			call('HDEL', journal, name)
+			return 'ok'
+		end
+		err = type(err) == 'table' and (err.err or 'error') or tostring(err)
+	end
+	call('HDEL', journal, name)
+	call('XADD', KEYS[2], '*', 'chunk', name, 'ops', blob, 'reason', err)
+	return 'failed'
+end
+
+if mode == 'batch' or mode == 'stage' then
 	-- All or nothing: the merged ops cannot be split back into events.
 	local n = tonumber(ARGV[2])
 	local ok, t = false, nil
-	if n and n >= 1 and n % 1 == 0 and nargv == 3 + n then
+	if mode == 'stage' then
+		ok = n and n >= 1 and n % 1 == 0 and nargv >= 4 + n and ARGV[3 + n] ~= ''
+	elseif n and n >= 1 and n % 1 == 0 and nargv == 3 + n then
 		ok, t = pcall(cmsgpack.unpack, ARGV[3 + n])
+		ok = ok and type(t) == 'table' and groups_valid(t)
 	end
-	if not ok or type(t) ~= 'table' or not groups_valid(t) then
-		return redis.error_reply('ERR apply.lua: bad batch arguments')
+	if not ok then
+		return redis.error_reply('ERR apply.lua: bad ' .. mode .. ' arguments')
 	end
 	local seen = {}
 	for i = 3, 2 + n do
@@ -245,6 +302,15 @@ if mode == 'batch' then
 		return dup
 	end
 	q_bits('SET', 3, 2 + n)
+	if mode == 'stage' then
+		local unit, filed = ARGV[3 + n], {}
+		for i = 4 + n, nargv do
+			filed[#filed + 1] = unit .. ':' .. (i - 3 - n)
+			filed[#filed + 1] = ARGV[i]
+		end
+		call('HSET', KEYS[2], unpack(filed))
+		return 'ok'
+	end
 	run_groups(t)
 	return 'ok'
 end

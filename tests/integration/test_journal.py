@@ -1,0 +1,111 @@
+"""
+Chunked units (worker/journal.c, apply.lua "stage" / "chunk"): a merged
+unit larger than --apply-max-ops is committed by one "stage" run and applied
+one chunk per run. The totals stay exact, every chunk is applied exactly
+once, and the chunks of a worker that died after its stage are applied by
+another worker's sweep.
+"""
+
+import os
+import random
+import re
+import struct
+
+from harness import Stack, check, check_eq, note, timeout, wait_until
+from noticia import Ledger
+from test_resilience import _check_exact, _send_workload
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _mp(v):
+    """msgpack of str / non-negative int / list: the subset the chunks use."""
+    if isinstance(v, list):
+        return b"\xdd" + struct.pack(">I", len(v)) + b"".join(_mp(x) for x in v)
+    if isinstance(v, int):
+        return b"\xce" + struct.pack(">I", v)
+    b = v.encode()
+    return b"\xdb" + struct.pack(">I", len(b)) + b
+
+
+def _dec(v):
+    """A reply with its bulk strings decoded."""
+    if isinstance(v, list):
+        return [_dec(x) for x in v]
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+
+
+def _cmd(st, *args):
+    return _dec(st.redis.command(*args))
+
+
+def _apply_sha(st):
+    with open(os.path.join(ROOT, "common", "lua", "apply.lua"), "rb") as f:
+        return _cmd(st, "SCRIPT", "LOAD", f.read())
+
+
+@timeout(150)
+def test_chunked_units_exact():
+    """Every unit chunked (--apply-max-ops 100): totals exact, journal empty, units counted."""
+    rng = random.Random(41)
+    with Stack(name="chunks", worker=False) as st:
+        t = st.new_tenant()
+        stores = ["s1", "s2", "s3"]
+        for s in stores:
+            t.create_store(s)
+        led = Ledger()
+        api = st.gateway.client(headers={"x-api-key": t.key}, keep_alive=True)
+        _send_workload(api, led, rng, stores, 0, 600)
+        api.close()
+        st.processes = 1
+        w = st.start_worker(extra_args=["--apply-max-ops", "100"])
+        _check_exact(t, led, stores)
+        check_eq(_cmd(st, "EXISTS", "sg:{%s}:journal" % t.id), 0, "journal left after the drain")
+        w.stop()
+        log = w.proc.log_tail(400)
+        m = re.findall(r'"chunked_units":"(\d+)"', log)
+        check(m and int(m[-1]) > 0, "the worker staged no chunked unit: %s", log[-600:])
+        note("chunked units staged: %s" % m[-1])
+
+
+@timeout(60)
+def test_orphan_chunks_swept_exactly_once():
+    """
+    A stage filed by a worker that then died: the sweep of a live worker
+    applies each chunk once; a bad chunk is dead-lettered, not retried.
+    """
+    with Stack(name="sweep", worker=False) as st:
+        t = st.new_tenant()
+        sha = _apply_sha(st)
+        pre = "sg:{%s}:" % t.id
+        applied, journal, dead = pre + "applied", pre + "journal", pre + "deadletter"
+        chunk1 = _mp([pre + "r:test:a", "I", 2, "f1", "5", "f2", "-3"])
+        chunk2 = _mp([pre + "r:test:b", "N", 1, "name", "first", pre + "r:test:b", "I", 1, "n", "7"])
+        bad = _mp(["sg:{other}:r:test:c", "I", 1, "f", "1"])  # another tenant's key: refused
+        unit = "1-deadworker-1"  # filed at unix ms 1: long past any --claim-idle-ms
+        got = _cmd(st, "EVALSHA", sha, 2, applied, journal, "stage", 2, 900001, 900002, unit,
+                               chunk1, chunk2, bad)
+        check_eq(got, "ok", "stage reply")
+        check_eq(sorted(_cmd(st, "HKEYS", journal)), [unit + ":1", unit + ":2", unit + ":3"],
+                 "chunks filed")
+        check_eq(_cmd(st, "GETBIT", applied, 900001), 1, "bit of the first event")
+        # the same events staged again: refused, nothing filed twice
+        again = _cmd(st, "EVALSHA", sha, 2, applied, journal, "stage", 2, 900001, 900002,
+                                 "2-deadworker-2", chunk1)
+        check_eq(sorted(again), [900001, 900002], "stage of applied events names them")
+        check_eq(_cmd(st, "HLEN", journal), 3, "nothing filed by the refused stage")
+
+        st.processes = 1
+        st.start_worker(extra_args=["--claim-idle-ms", "500"])
+        wait_until(lambda: _cmd(st, "EXISTS", journal) == 0, 20, 0.1, what="journal swept")
+        check_eq(_cmd(st, "HGETALL", pre + "r:test:a"), ["f1", "5", "f2", "-3"], "chunk 1 applied once")
+        check_eq(_cmd(st, "HMGET", pre + "r:test:b", "name", "n"), ["first", "7"], "chunk 2 applied once")
+        check_eq(_cmd(st, "EXISTS", "sg:{other}:r:test:c"), 0, "the bad chunk wrote nothing")
+        entries = _cmd(st, "XRANGE", dead, "-", "+")
+        chunks = [dict(zip(e[1][::2], e[1][1::2])) for e in entries]
+        check(any(c.get("chunk") == unit + ":3" and c.get("reason") for c in chunks),
+              "bad chunk not in the dead-letter stream: %s", chunks)
+        # applying a chunk again finds it gone
+        check_eq(_cmd(st, "EVALSHA", sha, 2, journal, dead, "chunk", unit + ":1", pre), "gone",
+                 "second apply of a chunk")
+        check_eq(_cmd(st, "HGET", pre + "r:test:a", "f1"), "5", "still applied once")

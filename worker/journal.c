@@ -1,0 +1,139 @@
+/*
+ * The journal of chunked units (apply.lua "stage" / "chunk").
+ *
+ * Why: the more events one merged unit holds, the fewer ops each event
+ * costs Redis (the hour, day and month cells, products and profiles of many
+ * events fold into one field each), but one script run must stay short, as
+ * it holds Redis for everyone. So a large unit is committed in one short
+ * "stage" run (its events' applied bits set, its ops filed in chunks under
+ * sg:{t}:journal) and its chunks are applied by one short "chunk" run each,
+ * queued right behind the stage on the same pipeline.
+ *
+ * Exactly once: a chunk is removed in the run that applies it. A worker that
+ * dies between the stage and its chunks leaves them filed; every worker's
+ * maintenance (journal_sweep_tenant) applies the chunks older than
+ * --claim-idle-ms, by which time their stager is presumed gone (applying a
+ * chunk twice is impossible either way: the second run finds it gone).
+ *
+ * Chunk names: "<unit>:<i>", unit = "<unix ms>-<consumer>-<counter>".
+ */
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "journal.h"
+#include "keys.h"
+#include "log.h"
+#include "timeutil.h"
+#include "worker_private.h"
+
+int
+journal_unit_name(struct sg_worker *w, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%" PRId64 "-%s-%" PRIu64, time_now_ms(), w->opts->consumer,
+	                 ++w->units);
+
+	return n > 0 && (size_t)n < outlen ? 0 : SG_ETOOLARGE;
+}
+
+int
+journal_chunk_append(struct sg_worker *w, const char *tenant, const char *name)
+{
+	char journal[SG_KEY_MAX];
+	char dead[SG_KEY_MAX];
+	char prefix[SG_KEY_MAX];
+	const char *argv[] = {"EVALSHA", w->rc.sha, "2", journal, dead, "chunk", name, prefix};
+	size_t argvlen[sizeof(argv) / sizeof(argv[0])];
+
+	if (keys_tenant(journal, sizeof(journal), tenant, "journal") == 0 ||
+	    keys_tenant(dead, sizeof(dead), tenant, "deadletter") == 0 ||
+	    keys_tenant(prefix, sizeof(prefix), tenant, "") == 0) {
+		return SG_ETOOLARGE;
+	}
+	for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++) {
+		argvlen[i] = strlen(argv[i]);
+	}
+	return rconn_append(&w->rc, (int)(sizeof(argv) / sizeof(argv[0])), argv, argvlen) < 0
+	           ? SG_EUNAVAIL
+	           : 0;
+}
+
+int
+journal_chunk_result(struct sg_worker *w, const char *tenant, const char *name,
+                     const redisReply *r)
+{
+	(void)w;
+	if (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING) {
+		if (strcmp(r->str, "failed") == 0) {
+			log_error("journal chunk failed: moved to the dead-letter stream", "tenant",
+			          tenant, "chunk", name, NULL);
+			return SG_EINVAL;
+		}
+		return 0; /* "ok", or "gone": applied by someone else, or never filed */
+	}
+	log_warn("journal chunk not applied (left for the sweep)", "tenant", tenant, "chunk", name,
+	         "err", r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply", NULL);
+	return SG_EUNAVAIL;
+}
+
+/* The unix ms a chunk name starts with, or -1. */
+static int64_t
+chunk_stamp(const char *name)
+{
+	char *end = NULL;
+	long long ms = strtoll(name, &end, 10);
+
+	return end != name && *end == '-' && ms > 0 ? (int64_t)ms : -1;
+}
+
+int
+journal_sweep_tenant(struct sg_worker *w, struct sg_tenant *t)
+{
+	char journal[SG_KEY_MAX];
+	int64_t before = time_now_ms() - w->opts->claim_idle_ms;
+	redisReply *keys = NULL;
+	redisReply *r = NULL;
+	int rc = 0;
+	size_t sent = 0;
+
+	if (keys_tenant(journal, sizeof(journal), t->id, "journal") == 0) {
+		return 0;
+	}
+	if ((keys = rconn_callv(&w->rc, "HKEYS", journal, NULL)) == NULL) {
+		return SG_EUNAVAIL;
+	}
+	for (size_t i = 0; keys->type == REDIS_REPLY_ARRAY && i < keys->elements && rc == 0; i++) {
+		const char *name = keys->element[i]->str;
+		int64_t ms = name != NULL ? chunk_stamp(name) : -1;
+
+		if (ms >= 0 && ms < before) {
+			rc = journal_chunk_append(w, t->id, name);
+			sent += rc == 0;
+		}
+	}
+	for (size_t i = 0, k = 0; k < sent; i++) {
+		const char *name = keys->element[i]->str;
+		int64_t ms = name != NULL ? chunk_stamp(name) : -1;
+
+		if (ms < 0 || ms >= before) {
+			continue;
+		}
+		k++;
+		if ((r = rconn_reply(&w->rc)) == NULL) {
+			rc = SG_EUNAVAIL;
+			break;
+		}
+		if (journal_chunk_result(w, t->id, name, r) == 0) {
+			log_info("journal chunk of a stopped worker applied", "tenant", t->id, "chunk",
+			         name, NULL);
+		} else if (rconn_is_error(r, "NOSCRIPT")) {
+			rconn_load_script(&w->rc); /* the next sweep retries */
+		}
+		freeReplyObject(r);
+	}
+	freeReplyObject(keys);
+	return rc == SG_EUNAVAIL ? rc : 0;
+}

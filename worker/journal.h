@@ -1,0 +1,38 @@
+/*
+ * The journal of chunked units: a merged unit too large for one script run
+ * is committed by one "stage" run and applied by one "chunk" run per chunk
+ * (common/lua/apply.lua, journal.c).
+ */
+#ifndef SALESGATE_WORKER_JOURNAL_H
+#define SALESGATE_WORKER_JOURNAL_H
+
+#include <stddef.h>
+
+struct redisReply;
+struct sg_tenant;
+struct sg_worker;
+
+#define SG_JOURNAL_UNIT_MAX 128 /* longest unit name, NUL included */
+#define SG_UNIT_MAX_CHUNKS 64   /* a merged unit holds at most this many --apply-max-ops */
+
+/* A new unit name into out ("<unix ms>-<consumer>-<counter>"). Returns 0 or SG_ETOOLARGE. */
+int journal_unit_name(struct sg_worker *w, char *out, size_t outlen);
+
+/* Queues the "chunk" EVALSHA of chunk name of tenant. Returns 0 or SG_E*. */
+int journal_chunk_append(struct sg_worker *w, const char *tenant, const char *name);
+
+/*
+ * Takes a "chunk" reply (logged unless applied). Returns 0 when the chunk is
+ * applied or gone, SG_EINVAL when it failed (now in the dead-letter stream),
+ * SG_EUNAVAIL when it is still filed (an error reply: left for the sweep).
+ */
+int journal_chunk_result(struct sg_worker *w, const char *tenant, const char *name,
+                         const struct redisReply *r);
+
+/*
+ * Applies the chunks of tenant t filed more than --claim-idle-ms ago (their
+ * worker stopped between stage and chunks). Returns 0 or SG_EUNAVAIL.
+ */
+int journal_sweep_tenant(struct sg_worker *w, struct sg_tenant *t);
+
+#endif
