@@ -143,18 +143,51 @@ applied_take(struct sg_worker *w, const struct sg_range *r, const redisReply *re
 	}
 }
 
-/* Marks alone every TODO item of r whose q an earlier TODO item of r has. */
-static void
+/* A TODO item's q and index, sorted to find repeated q's. */
+struct q_at {
+	int64_t q;
+	size_t i;
+};
+
+static int
+q_at_cmp(const void *a, const void *b)
+{
+	const struct q_at *x = a;
+	const struct q_at *y = b;
+
+	if (x->q != y->q) {
+		return x->q < y->q ? -1 : 1;
+	}
+	return x->i < y->i ? -1 : (x->i > y->i);
+}
+
+/*
+ * Marks alone every TODO item of r whose q an earlier TODO item of r has
+ * (sorted: a read holds thousands of items). Returns 0 or SG_ENOMEM.
+ */
+static int
 repeated_q_alone(struct sg_batch *b, const struct sg_range *r)
 {
+	struct q_at *v = malloc((r->to - r->from + 1) * sizeof(*v));
+	size_t n = 0;
+
+	if (v == NULL) {
+		return SG_ENOMEM;
+	}
 	for (size_t i = r->from; i < r->to; i++) {
-		for (size_t j = r->from; j < i && b->v[i].state == SG_ITEM_TODO; j++) {
-			if (b->v[j].state == SG_ITEM_TODO && b->v[j].q == b->v[i].q) {
-				b->v[i].solo = 1;
-				break;
-			}
+		if (b->v[i].state == SG_ITEM_TODO) {
+			v[n].q = b->v[i].q;
+			v[n++].i = i;
 		}
 	}
+	qsort(v, n, sizeof(*v), q_at_cmp);
+	for (size_t k = 1; k < n; k++) {
+		if (v[k].q == v[k - 1].q) {
+			b->v[v[k].i].solo = 1;
+		}
+	}
+	free(v);
+	return 0;
 }
 
 /*
@@ -186,7 +219,9 @@ batch_precheck(struct sg_worker *w, const struct sg_range *runs, size_t nr)
 		freeReplyObject(r);
 	}
 	for (size_t k = 0; k < nr && rc == 0; k++) {
-		repeated_q_alone(&w->batch, &runs[k]);
+		if (repeated_q_alone(&w->batch, &runs[k]) < 0) {
+			break; /* merge_add refuses a repeated q anyway: it starts a new unit */
+		}
 	}
 	free(queued);
 	return rc;

@@ -180,6 +180,7 @@ merge_finish(struct sg_merge *m)
 	free(m->oent);
 	free(m->order);
 	free(m->bucket);
+	free(m->qslots);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -196,6 +197,9 @@ merge_reset(struct sg_merge *m, const char *tenant)
 	m->bound = 0;
 	if (m->slots != NULL) {
 		memset(m->slots, 0, m->slots_cap * sizeof(*m->slots));
+	}
+	if (m->qslots != NULL) {
+		memset(m->qslots, 0, m->qslots_cap * sizeof(*m->qslots));
 	}
 	return 0;
 }
@@ -315,15 +319,47 @@ shape_ok(const struct sg_plan *ev)
 	return 1;
 }
 
-/* Whether the batch already applies event q. */
+/* Slot of q's key (q + 1) in qslots: where it is, or the empty slot it would take. */
+static size_t
+q_slot(const struct sg_merge *m, uint64_t key)
+{
+	size_t mask = m->qslots_cap - 1;
+	size_t i = (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & mask;
+
+	while (m->qslots[i] != 0 && m->qslots[i] != key) {
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+/* Whether the batch already applies event q (q >= 0). */
 static int
 has_q(const struct sg_merge *m, int64_t q)
 {
-	for (size_t i = 0; i < m->plan.nq; i++) {
-		if (m->plan.qs[i] == q) {
-			return 1;
+	return m->qslots_cap > 0 && m->qslots[q_slot(m, (uint64_t)q + 1)] != 0;
+}
+
+/* Records q (q >= 0, not yet recorded) in the q set, growing it to stay half empty. */
+static int
+q_record(struct sg_merge *m, int64_t q)
+{
+	if ((m->plan.nq + 1) * 2 > m->qslots_cap) {
+		size_t cap = m->qslots_cap > 0 ? m->qslots_cap * 2 : 256;
+		uint64_t *slots = calloc(cap, sizeof(*slots));
+
+		if (slots == NULL) {
+			return SG_ENOMEM;
+		}
+		free(m->qslots);
+		m->qslots = slots;
+		m->qslots_cap = cap;
+		for (size_t i = 0; i < m->plan.nq; i++) {
+			uint64_t key = (uint64_t)m->plan.qs[i] + 1;
+
+			m->qslots[q_slot(m, key)] = key;
 		}
 	}
+	m->qslots[q_slot(m, (uint64_t)q + 1)] = (uint64_t)q + 1;
 	return 0;
 }
 
@@ -497,7 +533,7 @@ merge_add(struct sg_merge *m, const struct sg_plan *ev)
 {
 	int rc = 0;
 
-	if (strcmp(ev->tenant, m->plan.tenant) != 0 || !shape_ok(ev)) {
+	if (strcmp(ev->tenant, m->plan.tenant) != 0 || ev->q < 0 || !shape_ok(ev)) {
 		return SG_EINVAL;
 	}
 	if (has_q(m, ev->q) ||
@@ -506,6 +542,7 @@ merge_add(struct sg_merge *m, const struct sg_plan *ev)
 	}
 	rc = merge_resolve(m, ev);
 	rc = rc ? rc : merge_apply(m, ev);
+	rc = rc ? rc : q_record(m, ev->q); /* before plan_add_q: it rehashes plan.qs */
 	rc = rc ? rc : plan_add_q(&m->plan, ev->q);
 	m->nevents += rc == 0;
 	return rc;

@@ -70,6 +70,8 @@ struct sg_merge {
 	size_t order_cap;            /* entries allocated in order */
 	uint32_t *bucket;            /* merge_build scratch: counting sort buckets */
 	size_t bucket_cap;           /* entries allocated in bucket */
+	uint64_t *qslots;            /* open addressing on the merged q's: q + 1, 0 = empty */
+	size_t qslots_cap;           /* power of two, 0 before the first event */
 };
 
 /* Prepares an empty merge with a cap of max_ops ops per batch plan; allocates nothing. */
