@@ -90,3 +90,28 @@ def test_batch_shape_errors_400(stack):
         expect_error(r, 400, "VALIDATION_ERROR", ["events"])
     r = expect_status(t.api.post("/v1/sales-events/batch", {"events": [42]}), 200)
     check_eq(r.json["results"][0].get("status"), 400, "status of a non-object item")
+
+
+def test_batch_same_external_id_twice_counts_once(stack):
+    """Within one batch (one script call) the second event with an external_id answers 200 with the first."""
+    t = stack.new_tenant()
+    t.create_store("s1")
+    p = "D-" + rand_id()
+    a = event("s1", external_id=p, lines=[("SKU-1", 1, 1000)])
+    b = event("s1", external_id=p, lines=[("SKU-9", 5, 9999)])  # same id, other content
+    c = event("s1", external_id=p + "-other", lines=[("SKU-2", 1, 300)])
+    r = expect_status(t.api.post("/v1/sales-events/batch", {"events": [a, b, c, a]}), 200)
+    res = r.json["results"]
+    check_eq([x.get("status") for x in res], [201, 200, 201, 200], "statuses")
+    check_eq(res[1].get("id"), res[0].get("id"), "id of the second with the same external_id")
+    check_eq(res[3].get("id"), res[0].get("id"), "id of the exact replay")
+    stored = expect_status(t.api.get("/v1/sales-events/" + p), 200).json
+    check_eq(stored.get("id"), res[0]["id"], "stored event")
+    check_eq([ln.get("quantity") for ln in stored.get("line_items", [])], [1], "the first event is the one stored")
+    led = Ledger()
+    led.accept(a)
+    led.accept(c)
+    want = led.buckets("day", "2026-04-01T00:00:00Z", "2026-05-01T00:00:00Z")
+    wait_until(lambda: normalize_buckets(expect_status(analytics(
+        t.api, "day", "2026-04-01T00:00:00Z", "2026-05-01T00:00:00Z"), 200).json) == want,
+        10, what="analytics == %s" % want)
