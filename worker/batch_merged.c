@@ -63,6 +63,7 @@ struct unit {
 	int merged;                     /* 1: one "batch" EVALSHA; 0: one "apply" per item */
 	int queued;                     /* EVALSHAs queued (a chunked unit: the stage only) */
 	size_t chunks;                  /* chunked unit: "chunk" EVALSHAs queued after it */
+	int chunks_left;                /* chunked unit: some chunk came back unapplied */
 	char name[SG_JOURNAL_UNIT_MAX]; /* chunked unit: its journal name */
 };
 
@@ -435,12 +436,13 @@ unit_result_merged(struct sg_worker *w, struct unit *u, const redisReply *r, int
 }
 
 /*
- * Reads the "chunk" replies of a chunked unit. One that did not apply stays
- * filed for the journal sweep (its stage may have been refused too: then
- * there was nothing filed and it is "gone").
+ * Reads the "chunk" replies of a chunked unit (its stage may have been
+ * refused: then nothing was filed and they are "gone"). One that came back
+ * with an error reply (NOSCRIPT after a script flush, OOM, READONLY, ...)
+ * is still filed: u->chunks_left, retried after the wave (chunks_retry).
  */
 static int
-unit_chunk_replies(struct sg_worker *w, struct unit *u)
+unit_chunk_replies(struct sg_worker *w, struct unit *u, int *reload)
 {
 	const char *tenant = w->batch.v[u->from].tenant->id;
 	char chunk[SG_JOURNAL_UNIT_MAX + 24];
@@ -451,10 +453,50 @@ unit_chunk_replies(struct sg_worker *w, struct unit *u)
 			return SG_EUNAVAIL;
 		}
 		snprintf(chunk, sizeof(chunk), "%s:%zu", u->name, i + 1);
-		journal_chunk_result(w, tenant, chunk, r);
+		if (journal_chunk_result(w, tenant, chunk, r) == SG_EUNAVAIL) {
+			u->chunks_left = 1;
+			*reload |= rconn_is_error(r, "NOSCRIPT");
+		}
 		freeReplyObject(r);
 	}
 	return 0;
+}
+
+/*
+ * Sends again every chunk of the units that had one come back unapplied
+ * ("chunk" is idempotent: the applied ones answer "gone"), once, after
+ * reloading the script if it was flushed. What still fails stays filed for
+ * the sweep. Order: what refused a chunk (a flushed script, OOM, a replica)
+ * refused the rest of the wave too, which the next wave sends again, after
+ * these; only a refusal that came and went within one wave lets a later
+ * unit of the wave land first.
+ */
+static int
+chunks_retry(struct sg_worker *w, struct wave *wv, int *reload)
+{
+	int rc = 0;
+
+	if (*reload && rconn_load_script(&w->rc) == 0) {
+		*reload = 0;
+	}
+	for (size_t k = 0; k < wv->nu && rc == 0; k++) {
+		struct unit *u = &wv->units[k];
+		char chunk[SG_JOURNAL_UNIT_MAX + 24];
+
+		for (size_t i = 0; u->chunks_left && i < u->chunks && rc == 0; i++) {
+			snprintf(chunk, sizeof(chunk), "%s:%zu", u->name, i + 1);
+			rc = journal_chunk_append(w, w->batch.v[u->from].tenant->id, chunk);
+		}
+	}
+	for (size_t k = 0; k < wv->nu && rc == 0; k++) {
+		struct unit *u = &wv->units[k];
+
+		if (u->chunks_left) {
+			u->chunks_left = 0;
+			rc = unit_chunk_replies(w, u, reload);
+		}
+	}
+	return rc < 0 ? SG_EUNAVAIL : 0;
 }
 
 /* Reads the replies of one unit. */
@@ -480,7 +522,7 @@ unit_replies(struct sg_worker *w, struct unit *u, int *reload)
 		}
 		freeReplyObject(r);
 	}
-	return unit_chunk_replies(w, u);
+	return unit_chunk_replies(w, u, reload);
 }
 
 /*
@@ -531,6 +573,11 @@ wave_run(struct sg_worker *w, struct wave *wv, const struct sg_range *runs, size
 	}
 	for (size_t k = 0; k < wv->nu && rc == 0; k++) {
 		rc = unit_replies(w, &wv->units[k], reload);
+	}
+	for (size_t k = 0; k < wv->nu && rc == 0; k++) {
+		if (wv->units[k].chunks_left) {
+			return chunks_retry(w, wv, reload);
+		}
 	}
 	return rc;
 }

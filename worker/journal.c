@@ -15,13 +15,19 @@
  * --claim-idle-ms, by which time their stager is presumed gone (applying a
  * chunk twice is impossible either way: the second run finds it gone).
  *
- * Chunk names: "<unit>:<i>", unit = "<unix ms>-<consumer>-<counter>".
+ * Chunk names: "<unit>:<i>", unit = "<unix ms>-<consumer>-<nonce>-<counter>":
+ * the time on Redis' clock (TIME, read at every maintenance), so hosts'
+ * clocks do not matter; the nonce is random per process, so two processes
+ * with the same consumer name (or a restarted one) never file the same
+ * name, and the stage refuses a name already filed anyway.
  */
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "journal.h"
@@ -30,11 +36,47 @@
 #include "timeutil.h"
 #include "worker_private.h"
 
+void
+journal_init(struct sg_worker *w)
+{
+	uint64_t r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		r = ((uint64_t)getpid() << 32) ^ (uint64_t)time_mono_us() ^ (uint64_t)time_now_ms();
+	}
+	snprintf(w->nonce, sizeof(w->nonce), "%016" PRIx64, r);
+}
+
+int
+journal_clock_sync(struct sg_worker *w)
+{
+	redisReply *r = rconn_callv(&w->rc, "TIME", NULL);
+	int rc = SG_EUNAVAIL;
+
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING) {
+		int64_t ms = strtoll(r->element[0]->str, NULL, 10) * 1000 +
+		             strtoll(r->element[1]->str, NULL, 10) / 1000;
+
+		w->clock_offset_ms = ms - time_now_ms();
+		rc = 0;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+/* Now on Redis' clock (as of the last journal_clock_sync). */
+static int64_t
+redis_now_ms(const struct sg_worker *w)
+{
+	return time_now_ms() + w->clock_offset_ms;
+}
+
 int
 journal_unit_name(struct sg_worker *w, char *out, size_t outlen)
 {
-	int n = snprintf(out, outlen, "%" PRId64 "-%s-%" PRIu64, time_now_ms(), w->opts->consumer,
-	                 ++w->units);
+	int n = snprintf(out, outlen, "%" PRId64 "-%s-%s-%" PRIu64, redis_now_ms(w),
+	                 w->opts->consumer, w->nonce, ++w->units);
 
 	return n > 0 && (size_t)n < outlen ? 0 : SG_ETOOLARGE;
 }
@@ -93,7 +135,7 @@ int
 journal_sweep_tenant(struct sg_worker *w, struct sg_tenant *t)
 {
 	char journal[SG_KEY_MAX];
-	int64_t before = time_now_ms() - w->opts->claim_idle_ms;
+	int64_t before = redis_now_ms(w) - w->opts->claim_idle_ms;
 	redisReply *keys = NULL;
 	redisReply *r = NULL;
 	int rc = 0;

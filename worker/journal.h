@@ -15,7 +15,20 @@ struct sg_worker;
 #define SG_JOURNAL_UNIT_MAX 128 /* longest unit name, NUL included */
 #define SG_UNIT_MAX_CHUNKS 64   /* a merged unit holds at most this many --apply-max-ops */
 
-/* A new unit name into out ("<unix ms>-<consumer>-<counter>"). Returns 0 or SG_ETOOLARGE. */
+/* Draws w's nonce (once per process). */
+void journal_init(struct sg_worker *w);
+
+/*
+ * Reads Redis TIME into w's clock offset, so that unit times and the
+ * sweep's age use Redis' clock, not each host's. Returns 0 or SG_EUNAVAIL.
+ * Not while a pipeline is in flight.
+ */
+int journal_clock_sync(struct sg_worker *w);
+
+/*
+ * A new unit name into out: "<unix ms>-<consumer>-<nonce>-<counter>", the
+ * time on Redis' clock. Returns 0 or SG_ETOOLARGE.
+ */
 int journal_unit_name(struct sg_worker *w, char *out, size_t outlen);
 
 /* Queues the "chunk" EVALSHA of chunk name of tenant. Returns 0 or SG_E*. */

@@ -66,7 +66,7 @@ usage(FILE *out)
 	    "  --processes N           worker processes; N > 1 pre-forks N children (default 1)\n"
 	    "  --consumer NAME         consumer name (default hostname-pid; child i: NAME-i)\n"
 	    "  --batch N               entries per XREADGROUP, shared by the streams\n"
-	    "                          (at least 64 each; default %d)\n"
+	    "                          (64 or more; at least 64 per stream; default %d)\n"
 	    "  --apply-batch N         events of a stream merged into one unit of ops;\n"
 	    "                          1 = one script run per event (default %d)\n"
 	    "  --apply-max-ops N       ops per script run at most: a larger unit is\n"
@@ -131,7 +131,7 @@ cli_option(struct cli *c, int opt, const char *v)
 		strcpy(o->consumer, v);
 		return 0;
 	case 'b':
-		return parse_int(v, 1, 100000, &o->batch);
+		return parse_int(v, 64, 100000, &o->batch);
 	case 'a':
 		return parse_int(v, 1, MAX_APPLY_BATCH, &o->apply_batch);
 	case 'o':

@@ -779,7 +779,7 @@ plan_argv_stage(struct sg_plan *p, const char *sha, const char *unit, const char
 {
 	size_t argc = 0;
 	size_t from = 0;
-	int rc = argv_reserve(p, 8 + p->nq + p->nchunks);
+	int rc = argv_reserve(p, 9 + p->nq + p->nchunks);
 
 	if (rc < 0) {
 		return rc;
@@ -794,6 +794,10 @@ plan_argv_stage(struct sg_plan *p, const char *sha, const char *unit, const char
 		return rc;
 	}
 	arg_push_str(p, &argc, unit);
+	rc = arg_push_key(p, &argc, ""); /* the prefix every key of a chunk starts with */
+	if (rc < 0) {
+		return rc;
+	}
 	for (size_t i = 0; i < p->nchunks; i++) {
 		arg_push(p, &argc, p->mp + from, p->chunk_end[i] - from);
 		from = p->chunk_end[i];

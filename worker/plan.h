@@ -156,7 +156,7 @@ int plan_chunks(struct sg_plan *p, size_t max_ops);
 
 /*
  * The "stage" EVALSHA of the chunks plan_chunks encoded, filed under unit
- * in the journal. Same contract as plan_argv.
+ * in the journal (apply.lua). Same contract as plan_argv.
  */
 int plan_argv_stage(struct sg_plan *p, const char *sha, const char *unit, const char ***argv,
                     const size_t **argvlen);

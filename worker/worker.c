@@ -142,11 +142,11 @@ cleanup:
 	return rc;
 }
 
-/* Reclaim and trim every stream. */
+/* Reclaim, trim and sweep the journal of every stream. */
 static int
 worker_maintain(struct sg_worker *w)
 {
-	int rc = 0;
+	int rc = journal_clock_sync(w);
 
 	for (size_t i = 0; i < w->tenants.n && rc == 0 && !*w->stop; i++) {
 		rc = reclaim_tenant(w, &w->tenants.v[i]);
@@ -198,6 +198,7 @@ worker_run(const struct sg_worker_opts *opts, volatile sig_atomic_t *stop)
 	plan_init(&w.plan);
 	/* a unit's ops are bounded by its events (--apply-batch); a script run's by chunks */
 	merge_init(&w.merge, (size_t)opts->apply_max_ops * SG_UNIT_MAX_CHUNKS);
+	journal_init(&w);
 	batch_init(&w.batch);
 	log_info("worker started", "consumer", opts->consumer, NULL);
 	while (!*stop) {

@@ -64,6 +64,8 @@ struct sg_worker {
 	struct sg_batch batch;             /* reused for every batch */
 	int64_t applied;                   /* events applied since start (stats) */
 	uint64_t units;                    /* chunked units staged (journal unit names) */
+	char nonce[17];                    /* random per process: unit names never collide */
+	int64_t clock_offset_ms;           /* Redis TIME - this host's clock (journal times) */
 };
 
 /* Prepares an empty batch; allocates nothing. */

@@ -41,11 +41,14 @@
 --   of Redis stays short however many events the unit merges).
 --   KEYS[1] sg:{t}:applied, KEYS[2] sg:{t}:journal (hash chunk name -> ops)
 --   ARGV[2] n, ARGV[3..2+n] the q of every merged event (distinct),
---   ARGV[3+n] the unit's name, ARGV[4+n..] the chunks: msgpack groups as
---   "batch" but with the key's full name in place of its KEYS index.
---   When some of the events are already applied, does nothing and returns
---   their q's (as "batch"); else sets every q's bit and files chunk i as
---   field "<unit>:<i>" of the journal: "ok". From then on the unit is
+--   ARGV[3+n] the unit's name, ARGV[4+n] the tenant's key prefix "sg:{t}:",
+--   ARGV[5+n..] the chunks: msgpack groups as "batch" but with the key's
+--   full name in place of its KEYS index, every name under the prefix.
+--   Every chunk is checked as "chunk" would before anything is written (an
+--   error reply, as "batch"; so is a unit name already filed). When some of
+--   the events are already applied, does nothing and returns their q's (as
+--   "batch"); else sets every q's bit and files chunk i as field
+--   "<unit>:<i>" of the journal: "ok". From then on the unit is
 --   committed: its chunks are applied by "chunk" calls, by this worker at
 --   once, or by any worker's journal sweep if this one dies first.
 --   Cost: O(n + bytes of the chunks).
@@ -54,6 +57,10 @@
 --   KEYS[1] sg:{t}:journal, KEYS[2] sg:{t}:deadletter
 --   ARGV[2] the chunk's name, ARGV[3] the tenant's key prefix "sg:{t}:"
 --     (every key a chunk names must start with it: one hash tag)
+--   The keys a chunk writes are named in it, not in KEYS: the one exception
+--   to passing every key in KEYS, kept safe by the prefix check (one hash
+--   tag, so one slot on Redis Cluster). An ACL that limits key patterns
+--   must allow the tenant's whole sg:{t}: prefix to the worker.
 --   Returns "ok" when applied, "gone" when it was applied before. A chunk
 --   that cannot be applied (bad ops, an error reply on the way) is removed
 --   and written to the dead-letter stream with the error ("failed"):
@@ -281,7 +288,16 @@ if mode == 'batch' or mode == 'stage' then
 	local n = tonumber(ARGV[2])
 	local ok, t = false, nil
 	if mode == 'stage' then
-		ok = n and n >= 1 and n % 1 == 0 and nargv >= 4 + n and ARGV[3 + n] ~= ''
+		ok = n and n >= 1 and n % 1 == 0 and nargv >= 5 + n and ARGV[3 + n] ~= '' and ARGV[4 + n] ~= ''
+		local i = ok and 5 + n or nargv + 1
+		while ok and i <= nargv do
+			local fine, c = pcall(cmsgpack.unpack, ARGV[i])
+			ok = fine and type(c) == 'table' and groups_valid(c, ARGV[4 + n])
+			i = i + 1
+		end
+		if ok and call('HEXISTS', KEYS[2], ARGV[3 + n] .. ':1') == 1 then
+			return redis.error_reply('ERR apply.lua: unit ' .. ARGV[3 + n] .. ' already filed')
+		end
 	elseif n and n >= 1 and n % 1 == 0 and nargv == 3 + n then
 		ok, t = pcall(cmsgpack.unpack, ARGV[3 + n])
 		ok = ok and type(t) == 'table' and groups_valid(t)
@@ -304,8 +320,8 @@ if mode == 'batch' or mode == 'stage' then
 	q_bits('SET', 3, 2 + n)
 	if mode == 'stage' then
 		local unit, filed = ARGV[3 + n], {}
-		for i = 4 + n, nargv do
-			filed[#filed + 1] = unit .. ':' .. (i - 3 - n)
+		for i = 5 + n, nargv do
+			filed[#filed + 1] = unit .. ':' .. (i - 4 - n)
 			filed[#filed + 1] = ARGV[i]
 		end
 		call('HSET', KEYS[2], unpack(filed))

@@ -11,7 +11,7 @@ import random
 import re
 import struct
 
-from harness import Stack, check, check_eq, note, timeout, wait_until
+from harness import RedisError, Stack, check, check_eq, note, timeout, wait_until
 from noticia import Ledger
 from test_resilience import _check_exact, _send_workload
 
@@ -81,19 +81,35 @@ def test_orphan_chunks_swept_exactly_once():
         applied, journal, dead = pre + "applied", pre + "journal", pre + "deadletter"
         chunk1 = _mp([pre + "r:test:a", "I", 2, "f1", "5", "f2", "-3"])
         chunk2 = _mp([pre + "r:test:b", "N", 1, "name", "first", pre + "r:test:b", "I", 1, "n", "7"])
-        bad = _mp(["sg:{other}:r:test:c", "I", 1, "f", "1"])  # another tenant's key: refused
-        unit = "1-deadworker-1"  # filed at unix ms 1: long past any --claim-idle-ms
-        got = _cmd(st, "EVALSHA", sha, 2, applied, journal, "stage", 2, 900001, 900002, unit,
-                               chunk1, chunk2, bad)
-        check_eq(got, "ok", "stage reply")
-        check_eq(sorted(_cmd(st, "HKEYS", journal)), [unit + ":1", unit + ":2", unit + ":3"],
-                 "chunks filed")
+        bad = _mp(["sg:{other}:r:test:c", "I", 1, "f", "1"])  # another tenant's key
+        unit = "1-deadworker-0123-1"  # filed at unix ms 1: long past any --claim-idle-ms
+
+        def stage(name, qs, *chunks):
+            try:
+                return _cmd(st, "EVALSHA", sha, 2, applied, journal, "stage", len(qs), *qs, name, pre,
+                            *chunks)
+            except RedisError as e:
+                return "error: %s" % e
+
+        # a chunk the chunk mode would refuse is refused before anything is written
+        got = stage(unit, [900001, 900002], chunk1, bad)
+        check(str(got).startswith("error:"), "stage with a bad chunk answered %r", got)
+        check_eq(_cmd(st, "GETBIT", applied, 900001), 0, "bit set by a refused stage")
+        check_eq(_cmd(st, "EXISTS", journal), 0, "chunks filed by a refused stage")
+
+        check_eq(stage(unit, [900001, 900002], chunk1, chunk2), "ok", "stage reply")
+        check_eq(sorted(_cmd(st, "HKEYS", journal)), [unit + ":1", unit + ":2"], "chunks filed")
         check_eq(_cmd(st, "GETBIT", applied, 900001), 1, "bit of the first event")
         # the same events staged again: refused, nothing filed twice
-        again = _cmd(st, "EVALSHA", sha, 2, applied, journal, "stage", 2, 900001, 900002,
-                                 "2-deadworker-2", chunk1)
-        check_eq(sorted(again), [900001, 900002], "stage of applied events names them")
-        check_eq(_cmd(st, "HLEN", journal), 3, "nothing filed by the refused stage")
+        check_eq(sorted(stage("2-deadworker-0123-2", [900001, 900002], chunk1)), [900001, 900002],
+                 "stage of applied events names them")
+        # a unit name already filed: refused (its chunks would be overwritten)
+        got = stage(unit, [900003], chunk1)
+        check(str(got).startswith("error:") and "already filed" in str(got), "second stage of a name: %r", got)
+        check_eq(_cmd(st, "GETBIT", applied, 900003), 0, "bit set by the refused stage")
+        check_eq(_cmd(st, "HLEN", journal), 2, "nothing filed by the refused stages")
+        # a chunk filed by an older worker version (bad key): dead-lettered by the chunk run
+        _cmd(st, "HSET", journal, unit + ":3", bad)
 
         st.processes = 1
         st.start_worker(extra_args=["--claim-idle-ms", "500"])
