@@ -62,7 +62,7 @@ struct unit {
 	size_t to;                      /* after the last item; its TODO items were sent */
 	int merged;                     /* 1: one "batch" EVALSHA; 0: one "apply" per item */
 	int queued;                     /* EVALSHAs queued (a chunked unit: the stage only) */
-	size_t chunks;                  /* chunked unit: "chunk" EVALSHAs queued after it */
+	size_t chunks;                  /* chunked unit: "chunk" EVALSHAs queued after it (2..) */
 	int chunks_left;                /* chunked unit: some chunk came back unapplied */
 	char name[SG_JOURNAL_UNIT_MAX]; /* chunked unit: its journal name */
 };
@@ -283,9 +283,18 @@ unit_merge_item(struct sg_worker *w, struct sg_item *it)
 	return rc == 0 ? 1 : (rc == SG_ENOMEM ? SG_ENOMEM : 0);
 }
 
+/* Name of the unit's i-th "chunk" run (0-based): chunk i + 2, the stage applies 1. */
+static const char *
+chunk_name(const struct unit *u, size_t i, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s:%zu", u->name, i + 2);
+	return out;
+}
+
 /*
  * Queues a merged plan too large for one script run: its "stage" EVALSHA
- * (journal.c) and right behind it the "chunk" EVALSHA of every chunk.
+ * (journal.c: applies chunk 1, files the others) and right behind it the
+ * "chunk" EVALSHA of every other chunk.
  */
 static int
 unit_send_chunked(struct sg_worker *w, struct unit *u, struct sg_plan *p)
@@ -303,14 +312,13 @@ unit_send_chunked(struct sg_worker *w, struct unit *u, struct sg_plan *p)
 		unit_solo(w, u, error_code_name(argc));
 		return 0;
 	}
-	u->chunks = p->nchunks;
+	u->chunks = p->nchunks - 1; /* the stage applies chunk 1 */
 	u->queued = 1;
 	if (rconn_append(&w->rc, argc, argv, argvlen) < 0) {
 		return SG_EUNAVAIL;
 	}
 	for (size_t i = 0; i < u->chunks && rc == 0; i++) {
-		snprintf(chunk, sizeof(chunk), "%s:%zu", u->name, i + 1);
-		rc = journal_chunk_append(w, p->tenant, chunk);
+		rc = journal_chunk_append(w, p->tenant, chunk_name(u, i, chunk, sizeof(chunk)));
 	}
 	return rc < 0 || rconn_flush(&w->rc) < 0 ? SG_EUNAVAIL : 0;
 }
@@ -452,8 +460,8 @@ unit_chunk_replies(struct sg_worker *w, struct unit *u, int *reload)
 		if ((r = rconn_reply(&w->rc)) == NULL) {
 			return SG_EUNAVAIL;
 		}
-		snprintf(chunk, sizeof(chunk), "%s:%zu", u->name, i + 1);
-		if (journal_chunk_result(w, tenant, chunk, r) == SG_EUNAVAIL) {
+		if (journal_chunk_result(w, tenant, chunk_name(u, i, chunk, sizeof(chunk)), r) ==
+		    SG_EUNAVAIL) {
 			u->chunks_left = 1;
 			*reload |= rconn_is_error(r, "NOSCRIPT");
 		}
@@ -484,8 +492,8 @@ chunks_retry(struct sg_worker *w, struct wave *wv, int *reload)
 		char chunk[SG_JOURNAL_UNIT_MAX + 24];
 
 		for (size_t i = 0; u->chunks_left && i < u->chunks && rc == 0; i++) {
-			snprintf(chunk, sizeof(chunk), "%s:%zu", u->name, i + 1);
-			rc = journal_chunk_append(w, w->batch.v[u->from].tenant->id, chunk);
+			rc = journal_chunk_append(w, w->batch.v[u->from].tenant->id,
+			                          chunk_name(u, i, chunk, sizeof(chunk)));
 		}
 	}
 	for (size_t k = 0; k < wv->nu && rc == 0; k++) {

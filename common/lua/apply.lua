@@ -47,11 +47,11 @@
 --   Every chunk is checked as "chunk" would before anything is written (an
 --   error reply, as "batch"; so is a unit name already filed). When some of
 --   the events are already applied, does nothing and returns their q's (as
---   "batch"); else sets every q's bit and files chunk i as field
---   "<unit>:<i>" of the journal: "ok". From then on the unit is
---   committed: its chunks are applied by "chunk" calls, by this worker at
---   once, or by any worker's journal sweep if this one dies first.
---   Cost: O(n + bytes of the chunks).
+--   "batch"); else sets every q's bit, applies chunk 1 and files chunk i > 1
+--   as field "<unit>:<i>" of the journal: "ok". From then on the unit is
+--   committed: its other chunks are applied by "chunk" calls, by this worker
+--   at once, or by any worker's journal sweep if this one dies first.
+--   Cost: O(n + ops of chunk 1 + bytes of the others).
 --
 -- "chunk": applies one filed chunk exactly once and removes it.
 --   KEYS[1] sg:{t}:journal, KEYS[2] sg:{t}:deadletter
@@ -293,9 +293,10 @@ if mode == 'batch' or mode == 'stage' then
 		while ok and i <= nargv do
 			local fine, c = pcall(cmsgpack.unpack, ARGV[i])
 			ok = fine and type(c) == 'table' and groups_valid(c, ARGV[4 + n])
+			t = t or c -- chunk 1: applied by this run
 			i = i + 1
 		end
-		if ok and call('HEXISTS', KEYS[2], ARGV[3 + n] .. ':1') == 1 then
+		if ok and nargv > 5 + n and call('HEXISTS', KEYS[2], ARGV[3 + n] .. ':2') == 1 then
 			return redis.error_reply('ERR apply.lua: unit ' .. ARGV[3 + n] .. ' already filed')
 		end
 	elseif n and n >= 1 and n % 1 == 0 and nargv == 3 + n then
@@ -318,14 +319,13 @@ if mode == 'batch' or mode == 'stage' then
 		return dup
 	end
 	q_bits('SET', 3, 2 + n)
-	if mode == 'stage' then
+	if mode == 'stage' and nargv > 5 + n then
 		local unit, filed = ARGV[3 + n], {}
-		for i = 5 + n, nargv do
+		for i = 6 + n, nargv do
 			filed[#filed + 1] = unit .. ':' .. (i - 4 - n)
 			filed[#filed + 1] = ARGV[i]
 		end
 		call('HSET', KEYS[2], unpack(filed))
-		return 'ok'
 	end
 	run_groups(t)
 	return 'ok'
