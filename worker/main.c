@@ -25,10 +25,11 @@
  * --apply-max-ops N: one script run carries at most ~N ops, so it never
  * holds Redis long (~2-3 us per op on big hashes: 3000 ops ~ 8 ms). A unit
  * with more ops is staged and applied in chunks (worker/journal.c).
- * Measured on 2 cores with the bench backlog (bench/README.md): 256 / 256 /
- * 20000 drained 10.8k events/s (Redis 75 us/event); 8192 / 2048 / 3000
- * 18.8k/s (42 us/event), 27.9k/s with deploy/redis.conf's hash listpack
- * limit (27 us/event).
+ * Measured by bench/run (isolated drain, pool of 2, 2 cores): 11.4k
+ * events/s, Redis 74 us/event, with 256 / 256 / 20000 and Redis' default
+ * hash listpack limit; 24.4k/s, 35 us/event, with these defaults and
+ * deploy/redis.conf. With a live stream (reads of tens of events) units are
+ * small and a run stays a few ms.
  */
 #define DEFAULT_BATCH 8192
 #define DEFAULT_APPLY_BATCH 2048
