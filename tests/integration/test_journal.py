@@ -12,8 +12,7 @@ import re
 import struct
 
 from harness import RedisError, Stack, check, check_eq, note, timeout, wait_until
-from noticia import Ledger
-from test_resilience import _check_exact, _send_workload
+from test_resilience import _backlog, _check_exact
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -49,14 +48,8 @@ def test_chunked_units_exact():
     """Every unit chunked (--apply-max-ops 100): totals exact, journal empty, units counted."""
     rng = random.Random(41)
     with Stack(name="chunks", worker=False) as st:
-        t = st.new_tenant()
         stores = ["s1", "s2", "s3"]
-        for s in stores:
-            t.create_store(s)
-        led = Ledger()
-        api = st.gateway.client(headers={"x-api-key": t.key}, keep_alive=True)
-        _send_workload(api, led, rng, stores, 0, 600)
-        api.close()
+        t, led = _backlog(st, rng, stores, 600)
         st.processes = 1
         w = st.start_worker(extra_args=["--apply-max-ops", "100"])
         _check_exact(t, led, stores)

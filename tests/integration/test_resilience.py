@@ -104,6 +104,18 @@ def _send_workload(api, led, rng, stores, first, count, prefix="K"):
         led.accept(ev)
 
 
+def _backlog(st, rng, stores, count):
+    """A new tenant with stores, and count events queued through the gateway: (tenant, ledger)."""
+    t = st.new_tenant()
+    for s in stores:
+        t.create_store(s)
+    led = Ledger()
+    api = st.gateway.client(headers={"x-api-key": t.key}, keep_alive=True)
+    _send_workload(api, led, rng, stores, 0, count)
+    api.close()
+    return t, led
+
+
 def _applied(t):
     r = expect_status(analytics(t.api, "month", *APR), 200)
     return sum(b["transactions"] for b in normalize_buckets(r.json))
@@ -220,14 +232,8 @@ def test_worker_replaced_by_new_consumer_reclaims_pending():
     """
     rng = random.Random(9)
     with Stack(name="reclaim", worker=False) as st:
-        t = st.new_tenant()
         stores = ["s1", "s2"]
-        for s in stores:
-            t.create_store(s)
-        led = Ledger()
-        api = st.gateway.client(headers={"x-api-key": t.key}, keep_alive=True)
-        _send_workload(api, led, rng, stores, 0, 1500)
-        api.close()
+        t, led = _backlog(st, rng, stores, 1500)
         seen, after, pids = _kill_when_progressing(st, t, 1500, 0)
         pend = _pending(st, t)
         note("killed at applied %d, pending %s" % (after, pend))
