@@ -268,17 +268,19 @@ if mode == 'chunk' then
 	if not blob then
 		return 'gone'
 	end
+	-- Removed first: the first write of a run is where Redis refuses one
+	-- (OOM, a replica, ...); then nothing is written and the chunk stays
+	-- filed. Once removed, its ops can never run twice.
+	call('HDEL', journal, name)
 	local ok, t = pcall(cmsgpack.unpack, blob)
 	local err = 'bad chunk'
 	if ok and type(t) == 'table' and #prefix > 0 and groups_valid(t, prefix) then
 		ok, err = pcall(run_groups, t)
 		if ok then
-			call('HDEL', journal, name)
 			return 'ok'
 		end
 		err = type(err) == 'table' and (err.err or 'error') or tostring(err)
 	end
-	call('HDEL', journal, name)
 	call('XADD', KEYS[2], '*', 'chunk', name, 'ops', blob, 'reason', err)
 	return 'failed'
 end
