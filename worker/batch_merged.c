@@ -61,8 +61,8 @@ struct unit {
 	size_t from;                    /* first item */
 	size_t to;                      /* after the last item; its TODO items were sent */
 	int merged;                     /* 1: one "batch" EVALSHA; 0: one "apply" per item */
-	int queued;                     /* EVALSHAs queued (a chunked unit: the stage only) */
-	size_t chunks;                  /* chunked unit: "chunk" EVALSHAs queued after it (2..) */
+	int queued;                     /* EVALSHAs queued (a chunked unit: 0, run at once) */
+	size_t chunks;                  /* chunked unit: its "chunk" runs (chunks 2..) */
 	int chunks_left;                /* chunked unit: some chunk came back unapplied */
 	char name[SG_JOURNAL_UNIT_MAX]; /* chunked unit: its journal name */
 };
@@ -71,9 +71,15 @@ struct unit {
 struct wave {
 	struct unit *units;    /* units in the order they were queued */
 	size_t nu;             /* units used */
+	size_t nread;          /* units whose replies are read */
 	struct sg_range *runs; /* per tenant run: [first TODO item, end of this wave) */
 	size_t nr;             /* runs used */
+	int *reload;           /* set when a reply said NOSCRIPT */
 };
+
+static int unit_replies(struct sg_worker *w, struct unit *u, int *reload);
+static void unit_result_merged(struct sg_worker *w, struct unit *u, const redisReply *r,
+                               int *reload);
 
 /* Whether item it is applied alone ("apply" mode). */
 static int
@@ -291,19 +297,36 @@ chunk_name(const struct unit *u, size_t i, char *out, size_t outlen)
 	return out;
 }
 
+/* Reads the replies of the units queued before u, in order. Returns 0 or SG_EUNAVAIL. */
+static int
+wave_sync(struct sg_worker *w, struct wave *wv, const struct unit *u)
+{
+	int rc = 0;
+
+	for (; rc == 0 && wv->nread < (size_t)(u - wv->units); wv->nread++) {
+		rc = unit_replies(w, &wv->units[wv->nread], wv->reload);
+	}
+	return rc;
+}
+
 /*
- * Queues a merged plan too large for one script run: its "stage" EVALSHA
- * (journal.c: applies chunk 1, files the others) and right behind it the
- * "chunk" EVALSHA of every other chunk.
+ * Runs a merged plan too large for one script run: its "stage" EVALSHA
+ * (journal.c: applies chunk 1, files the others), then the "chunk" EVALSHA
+ * of every other chunk, one at a time: pipelined, Redis would run them back
+ * to back (it runs every command a client has sent before serving the
+ * next client) and hold the gateways' ingest calls behind all of them. The
+ * units queued before it are read first, so replies stay in order.
  */
 static int
-unit_send_chunked(struct sg_worker *w, struct unit *u, struct sg_plan *p)
+unit_send_chunked(struct sg_worker *w, struct wave *wv, struct unit *u, struct sg_plan *p)
 {
+	const char *tenant = w->batch.v[u->from].tenant->id;
 	const char **argv = NULL;
 	const size_t *argvlen = NULL;
 	char chunk[SG_JOURNAL_UNIT_MAX + 24];
 	int argc = plan_chunks(p, (size_t)w->opts->apply_max_ops);
-	int rc = 0;
+	redisReply *r = NULL;
+	int staged = 0;
 
 	if (argc > 0 && (argc = journal_unit_name(w, u->name, sizeof(u->name))) == 0) {
 		argc = plan_argv_stage(p, w->rc.sha, u->name, &argv, &argvlen);
@@ -313,19 +336,31 @@ unit_send_chunked(struct sg_worker *w, struct unit *u, struct sg_plan *p)
 		return 0;
 	}
 	u->chunks = p->nchunks - 1; /* the stage applies chunk 1 */
-	u->queued = 1;
-	if (rconn_append(&w->rc, argc, argv, argvlen) < 0) {
+	if (wave_sync(w, wv, u) < 0 || rconn_append(&w->rc, argc, argv, argvlen) < 0 ||
+	    (r = rconn_reply(&w->rc)) == NULL) {
 		return SG_EUNAVAIL;
 	}
-	for (size_t i = 0; i < u->chunks && rc == 0; i++) {
-		rc = journal_chunk_append(w, p->tenant, chunk_name(u, i, chunk, sizeof(chunk)));
+	staged = r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING;
+	unit_result_merged(w, u, r, wv->reload);
+	freeReplyObject(r);
+	wv->nread++; /* this unit's */
+	for (size_t i = 0; staged && i < u->chunks; i++) {
+		if (journal_chunk_append(w, tenant, chunk_name(u, i, chunk, sizeof(chunk))) < 0 ||
+		    (r = rconn_reply(&w->rc)) == NULL) {
+			return SG_EUNAVAIL;
+		}
+		if (journal_chunk_result(w, tenant, chunk, r) == SG_EUNAVAIL) {
+			u->chunks_left = 1; /* still filed: chunks_retry after the wave */
+			*wv->reload |= rconn_is_error(r, "NOSCRIPT");
+		}
+		freeReplyObject(r);
 	}
-	return rc < 0 || rconn_flush(&w->rc) < 0 ? SG_EUNAVAIL : 0;
+	return 0;
 }
 
 /* Merges the TODO items from u->from on, before end, sets u->to, queues the EVALSHA. */
 static int
-unit_send_merged(struct sg_worker *w, struct unit *u, size_t end)
+unit_send_merged(struct sg_worker *w, struct wave *wv, struct unit *u, size_t end)
 {
 	const char **argv = NULL;
 	const size_t *argvlen = NULL;
@@ -346,7 +381,7 @@ unit_send_merged(struct sg_worker *w, struct unit *u, size_t end)
 	}
 	p = rc == 0 ? merge_build(&w->merge) : NULL;
 	if (p != NULL && p->nops > (size_t)w->opts->apply_max_ops) {
-		return unit_send_chunked(w, u, p);
+		return unit_send_chunked(w, wv, u, p);
 	}
 	argc = p != NULL ? plan_argv(p, w->rc.sha, &argv, &argvlen) : SG_ENOMEM;
 	if (argc < 0) {
@@ -385,7 +420,7 @@ run_send(struct sg_worker *w, struct wave *wv, const struct sg_range *r)
 			rc = unit_send_alone(w, u);
 		} else {
 			u->merged = 1;
-			rc = unit_send_merged(w, u, r->to);
+			rc = unit_send_merged(w, wv, u, r->to);
 		}
 		if (rc == 0 && u->to == i && v[i].state == SG_ITEM_TODO) {
 			v[i].solo =
@@ -530,7 +565,7 @@ unit_replies(struct sg_worker *w, struct unit *u, int *reload)
 		}
 		freeReplyObject(r);
 	}
-	return unit_chunk_replies(w, u, reload);
+	return 0;
 }
 
 /*
@@ -566,6 +601,8 @@ wave_run(struct sg_worker *w, struct wave *wv, const struct sg_range *runs, size
 	int rc = 0;
 
 	wv->nu = 0;
+	wv->nread = 0;
+	wv->reload = reload;
 	for (size_t k = 0; k < nr; k++) {
 		size_t i = runs[k].from;
 
@@ -579,8 +616,8 @@ wave_run(struct sg_worker *w, struct wave *wv, const struct sg_range *runs, size
 	for (size_t k = 0; k < nr && rc == 0; k++) {
 		rc = run_send(w, wv, &wv->runs[k]);
 	}
-	for (size_t k = 0; k < wv->nu && rc == 0; k++) {
-		rc = unit_replies(w, &wv->units[k], reload);
+	for (; wv->nread < wv->nu && rc == 0; wv->nread++) {
+		rc = unit_replies(w, &wv->units[wv->nread], reload);
 	}
 	for (size_t k = 0; k < wv->nu && rc == 0; k++) {
 		if (wv->units[k].chunks_left) {
@@ -630,9 +667,9 @@ batch_apply_merged(struct sg_worker *w)
 {
 	size_t n = w->batch.n;
 	struct sg_range *runs = calloc(n + 1, sizeof(*runs));
-	struct wave wv = {calloc(2 * n + 1, sizeof(struct unit)), 0, calloc(n + 1, sizeof(*runs)),
-	                  0};
 	int reload = 0;
+	struct wave wv = {calloc(2 * n + 1, sizeof(struct unit)), 0, 0,
+	                  calloc(n + 1, sizeof(*runs)), 0, &reload};
 	int rc = 0;
 
 	if (runs == NULL || wv.units == NULL || wv.runs == NULL) {

@@ -38,6 +38,7 @@
 #define MIN_APPLY_MAX_OPS 100
 #define MAX_APPLY_MAX_OPS 10000000
 #define DEFAULT_BLOCK_MS 1000
+#define DEFAULT_LINGER_MS 100 /* worker.c linger(): the events of 0.1 s merged together */
 #define DEFAULT_CLAIM_IDLE_MS 30000
 #define DEFAULT_MAX_DELIVERIES 5
 #define MAX_PROCESSES 256
@@ -73,11 +74,14 @@ usage(FILE *out)
 	    "  --apply-max-ops N       ops per script run at most: a larger unit is\n"
 	    "                          staged and applied in chunks (default %d)\n"
 	    "  --block-ms N            XREADGROUP BLOCK time (default %d)\n"
+	    "  --linger-ms N           while reads come back small, read at most every\n"
+	    "                          N ms: larger units, less Redis per event; 0 = off\n"
+	    "                          (default %d)\n"
 	    "  --claim-idle-ms N       reclaim entries pending this long (default %d)\n"
 	    "  --max-deliveries N      dead-letter an entry delivered N times (default %d)\n"
 	    "  --help                  this text\n",
 	    DEFAULT_BATCH, DEFAULT_APPLY_BATCH, DEFAULT_APPLY_MAX_OPS, DEFAULT_BLOCK_MS,
-	    DEFAULT_CLAIM_IDLE_MS, DEFAULT_MAX_DELIVERIES);
+	    DEFAULT_LINGER_MS, DEFAULT_CLAIM_IDLE_MS, DEFAULT_MAX_DELIVERIES);
 }
 
 /* Parses a decimal int in [min, max]. Returns 0 or -1. */
@@ -106,6 +110,7 @@ cli_defaults(struct cli *c)
 	c->worker.apply_batch = DEFAULT_APPLY_BATCH;
 	c->worker.apply_max_ops = DEFAULT_APPLY_MAX_OPS;
 	c->worker.block_ms = DEFAULT_BLOCK_MS;
+	c->worker.linger_ms = DEFAULT_LINGER_MS;
 	c->worker.claim_idle_ms = DEFAULT_CLAIM_IDLE_MS;
 	c->worker.max_deliveries = DEFAULT_MAX_DELIVERIES;
 	c->processes = 1;
@@ -139,6 +144,8 @@ cli_option(struct cli *c, int opt, const char *v)
 		return parse_int(v, MIN_APPLY_MAX_OPS, MAX_APPLY_MAX_OPS, &o->apply_max_ops);
 	case 'k':
 		return parse_int(v, 1, 600000, &o->block_ms);
+	case 'l':
+		return parse_int(v, 0, 10000, &o->linger_ms);
 	case 'i':
 		return parse_int(v, 1, INT_MAX / 2, &o->claim_idle_ms);
 	case 'd':
@@ -159,6 +166,7 @@ cli_parse(struct cli *c, int argc, char **argv)
 	    {"apply-batch", required_argument, NULL, 'a'},
 	    {"apply-max-ops", required_argument, NULL, 'o'},
 	    {"block-ms", required_argument, NULL, 'k'},
+	    {"linger-ms", required_argument, NULL, 'l'},
 	    {"claim-idle-ms", required_argument, NULL, 'i'},
 	    {"max-deliveries", required_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},

@@ -20,6 +20,7 @@ struct sg_worker_opts {
 	int apply_batch;                           /* events per merged EVALSHA; 1: one by one */
 	int apply_max_ops;                         /* ops per merged EVALSHA at most (about) */
 	int block_ms;                              /* XREADGROUP BLOCK */
+	int linger_ms;                             /* reads at most this often while they come back small */
 	int claim_idle_ms;                         /* pending idle time before reclaim */
 	int max_deliveries;                        /* dead-letter at this delivery count */
 };

@@ -66,6 +66,8 @@ struct sg_worker {
 	uint64_t units;                    /* chunked units staged (journal unit names) */
 	char nonce[17];                    /* random per process: unit names never collide */
 	int64_t clock_offset_ms;           /* Redis TIME - this host's clock (journal times) */
+	int64_t last_read_us;              /* monotonic start of the last read of new entries */
+	size_t last_read_n;                /* entries it returned */
 };
 
 /* Prepares an empty batch; allocates nothing. */
