@@ -12,8 +12,10 @@
  * Exactly once: a chunk is removed in the run that applies it. A worker that
  * dies between the stage and its chunks leaves them filed; every worker's
  * maintenance (journal_sweep_tenant) applies the chunks older than
- * --claim-idle-ms, by which time their stager is presumed gone (applying a
- * chunk twice is impossible either way: the second run finds it gone).
+ * --claim-idle-ms, by which time their stager is presumed gone, and at once
+ * those of an earlier life of itself (same consumer name, another nonce:
+ * a restarted worker). Applying a chunk twice is impossible either way: the
+ * second run finds it gone.
  *
  * Chunk names: "<unit>:<i>", unit = "<unix ms>-<consumer>-<nonce>-<counter>":
  * the time on Redis' clock (TIME, read at every maintenance), so hosts'
@@ -21,6 +23,7 @@
  * with the same consumer name (or a restarted one) never file the same
  * name, and the stage refuses a name already filed anyway.
  */
+#include <ctype.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -131,6 +134,38 @@ chunk_stamp(const char *name)
 	return end != name && *end == '-' && ms > 0 ? (int64_t)ms : -1;
 }
 
+/*
+ * 1 when chunk name was filed by an earlier life of this worker: its
+ * consumer name with another nonce ("<ms>-<consumer>-<nonce>-<n>:<i>").
+ * A consumer name belongs to one live process (the consumer group relies
+ * on that too), so that life has ended: no need to wait --claim-idle-ms.
+ */
+static int
+chunk_of_my_past(const struct sg_worker *w, const char *name)
+{
+	const char *p = strchr(name, '-');
+	size_t cl = strlen(w->opts->consumer);
+	size_t hex = 0;
+
+	if (p == NULL || strncmp(p + 1, w->opts->consumer, cl) != 0 || p[1 + cl] != '-') {
+		return 0;
+	}
+	p += 2 + cl;
+	while (hex < 16 && isxdigit((unsigned char)p[hex])) {
+		hex++;
+	}
+	return hex == 16 && p[16] == '-' && strncmp(p, w->nonce, 16) != 0;
+}
+
+/* Whether the sweep applies chunk name now. */
+static int
+chunk_due(const struct sg_worker *w, const char *name, int64_t before)
+{
+	int64_t ms = name != NULL ? chunk_stamp(name) : -1;
+
+	return ms >= 0 && (ms < before || chunk_of_my_past(w, name));
+}
+
 int
 journal_sweep_tenant(struct sg_worker *w, struct sg_tenant *t)
 {
@@ -148,19 +183,15 @@ journal_sweep_tenant(struct sg_worker *w, struct sg_tenant *t)
 		return SG_EUNAVAIL;
 	}
 	for (size_t i = 0; keys->type == REDIS_REPLY_ARRAY && i < keys->elements && rc == 0; i++) {
-		const char *name = keys->element[i]->str;
-		int64_t ms = name != NULL ? chunk_stamp(name) : -1;
-
-		if (ms >= 0 && ms < before) {
-			rc = journal_chunk_append(w, t->id, name);
+		if (chunk_due(w, keys->element[i]->str, before)) {
+			rc = journal_chunk_append(w, t->id, keys->element[i]->str);
 			sent += rc == 0;
 		}
 	}
 	for (size_t i = 0, k = 0; k < sent; i++) {
 		const char *name = keys->element[i]->str;
-		int64_t ms = name != NULL ? chunk_stamp(name) : -1;
 
-		if (ms < 0 || ms >= before) {
+		if (!chunk_due(w, name, before)) {
 			continue;
 		}
 		k++;

@@ -119,3 +119,32 @@ def test_orphan_chunks_swept_exactly_once():
         check_eq(_cmd(st, "EVALSHA", sha, 2, journal, dead, "chunk", unit + ":2", pre), "gone",
                  "second apply of a chunk")
         check_eq(_cmd(st, "HGET", pre + "r:test:a", "f1"), "5", "still applied once")
+
+
+@timeout(60)
+def test_restarted_worker_sweeps_its_own_chunks_at_once():
+    """
+    Chunks filed under this worker's consumer name by an earlier life (another
+    nonce) are applied at start, without waiting --claim-idle-ms; a fresh
+    chunk of another consumer is left to its owner until then.
+    """
+    with Stack(name="mine", worker=False) as st:
+        t = st.new_tenant()
+        sha = _apply_sha(st)
+        pre = "sg:{%s}:" % t.id
+        applied, journal = pre + "applied", pre + "journal"
+        sec, usec = _cmd(st, "TIME")
+        now_ms = int(sec) * 1000 + int(usec) // 1000
+        chunk1 = _mp([pre + "r:test:p", "I", 1, "f", "1"])
+        chunk2 = _mp([pre + "r:test:q", "I", 1, "f", "2"])
+        mine = "%d-test-%s-7" % (now_ms, "0123456789abcdef")     # consumer "test", an earlier life
+        other = "%d-elsewhere-%s-7" % (now_ms, "fedcba9876543210")  # another live consumer
+        for unit, q in ((mine, 800001), (other, 800002)):
+            check_eq(_cmd(st, "EVALSHA", sha, 2, applied, journal, "stage", 1, q, unit, pre, chunk1, chunk2),
+                     "ok", "stage of %s" % unit)
+        st.processes = 1
+        st.start_worker(consumer="test")  # default --claim-idle-ms: 30 s
+        wait_until(lambda: _cmd(st, "HEXISTS", journal, mine + ":2") == 0, 10, 0.1,
+                   what="own earlier chunk swept at start")
+        check_eq(_cmd(st, "HGET", pre + "r:test:q", "f"), "2", "own earlier chunk applied once")
+        check_eq(_cmd(st, "HEXISTS", journal, other + ":2"), 1, "another consumer's fresh chunk left alone")

@@ -129,28 +129,42 @@ def _pending(st, t):
         return "?(%s)" % e
 
 
-def _check_exact(t, led, stores):
-    want = led.buckets("month", *APR)
-    try:
-        wait_until(lambda: normalize_buckets(expect_status(analytics(t.api, "month", *APR), 200).json) == want,
-                   90, 0.25, what="exact month totals")
-    except AssertionError:
-        got = normalize_buckets(expect_status(analytics(t.api, "month", *APR), 200).json)
-        raise AssertionError("after 90 s: got %s\nwant %s" % (got, want))
-    r = expect_status(analytics(t.api, "day", *APR), 200)
-    check_eq(normalize_buckets(r.json), led.buckets("day", *APR), "day buckets")
-    for s in stores:
-        r = expect_status(analytics(t.api, "day", *APR, store_id=s), 200)
-        check_eq(normalize_buckets(r.json), led.buckets("day", *APR, store_id=s), "store %s buckets" % s)
-    for p in ("SKU-0", "SKU-3"):
-        r = expect_status(analytics(t.api, "day", *APR, product_id=p), 200)
-        check_eq(normalize_buckets(r.json), led.buckets("day", *APR, product_id=p), "product %s buckets" % p)
+def _exact_mismatch(t, led, stores):
+    """The first aggregate that differs from the ledger, as text; None when all match."""
+    checks = [("month", dict(), "month totals"), ("day", dict(), "day buckets")]
+    checks += [("day", dict(store_id=s), "store %s buckets" % s) for s in stores]
+    checks += [("day", dict(product_id=p), "product %s buckets" % p) for p in ("SKU-0", "SKU-3")]
+    for gran, filt, what in checks:
+        got = normalize_buckets(expect_status(analytics(t.api, gran, *APR, **filt), 200).json)
+        want = led.buckets(gran, *APR, **filt)
+        if got != want:
+            return "%s: got %s\nwant %s" % (what, got, want)
     for p in ("crm-a", "crm-b"):
         stats = expect_status(t.api.get("/v1/profiles/" + p), 200).json.get("stats", {})
-        check_eq(stats.get("orders"), led.profile_stats(p)["orders"], "orders of %s" % p)
+        if stats.get("orders") != led.profile_stats(p)["orders"]:
+            return "orders of %s: got %s, want %s" % (p, stats.get("orders"), led.profile_stats(p)["orders"])
+    return None
+
+
+def _check_exact(t, led, stores):
+    """
+    Every aggregate exact within 90 s, and still a second later. Not the
+    month first and the rest at once: the chunks of a unit a killed worker
+    had staged are applied by another worker's journal sweep, after
+    --claim-idle-ms, so for a while some cells of its events lag the others.
+    """
+    last = [None]
+
+    def exact():
+        last[0] = _exact_mismatch(t, led, stores)
+        return last[0] is None
+
+    try:
+        wait_until(exact, 90, 0.25, what="exact aggregates")
+    except AssertionError:
+        raise AssertionError("after 90 s: %s" % last[0])
     time.sleep(1.0)  # and nothing moves afterwards
-    check_eq(normalize_buckets(expect_status(analytics(t.api, "month", *APR), 200).json), want,
-             "month totals a second later")
+    check(_exact_mismatch(t, led, stores) is None, "a second later: %s", _exact_mismatch(t, led, stores))
 
 
 def _kill_when_progressing(st, t, total_now, min_applied):
