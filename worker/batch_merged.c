@@ -2,9 +2,10 @@
  * Applies a batch in merged units (--apply-batch N > 1). One event costs
  * Redis a few dozen small ops, ~1.5 us each inside a script; the events of
  * one tenant share many keys and fields (same hour, store, product), so
- * merging up to N of them into one "batch" EVALSHA (worker/merge.h) sends
- * fewer ops per event (measured: 77 -> 47 at N = 256 before profiles and
- * products kept hours only, which about halved the ops again).
+ * merging up to N of them into one plan (worker/merge.h) sends fewer ops
+ * per event: Redis 77 -> 47 us/event at N = 256 (before profiles and
+ * products kept hours only), 74 -> 35 from N = 256 to 2048 in chunks with
+ * the listpack limit of deploy/redis.conf (bench isolated drain).
  *
  * Per tenant, in stream order, a unit is either
  *  - merged: consecutive non-UPSERT events, at most N, one EVALSHA that
@@ -40,7 +41,8 @@
  *
  * Each merged EVALSHA is written to the socket as soon as it is built, so
  * Redis runs it while the next unit is merged (with several units per
- * read: --batch above --apply-batch, several tenants, UPSERTs between).
+ * read: --batch above --apply-batch, several tenants, UPSERTs between); a
+ * chunked unit is run step by step instead (unit_send_chunked).
  */
 #include <hiredis/hiredis.h>
 #include <inttypes.h>

@@ -42,7 +42,7 @@
 
 #include "plan.h"
 
-#define SG_MERGE_MAX_OPS 20000 /* default cap of a batch plan's ops (one script's run time) */
+#define SG_MERGE_MAX_OPS 20000 /* a cap of a merged plan's ops (the worker passes its own) */
 
 struct sg_merge_entry;
 
