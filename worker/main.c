@@ -74,7 +74,7 @@ usage(FILE *out)
 	    "  --apply-max-ops N       ops per script run at most: a larger unit is\n"
 	    "                          staged and applied in chunks (default %d)\n"
 	    "  --block-ms N            XREADGROUP BLOCK time (default %d)\n"
-	    "  --linger-ms N           while reads come back small, read at most every\n"
+	    "  --linger-ms N           while reads come back short, read at most every\n"
 	    "                          N ms: larger units, less Redis per event; 0 = off\n"
 	    "                          (default %d)\n"
 	    "  --claim-idle-ms N       reclaim entries pending this long (default %d)\n"

@@ -29,6 +29,16 @@ all_new(const struct sg_tenants *t)
 	return 1;
 }
 
+/* --batch is shared by the streams: one read holds about that many entries. */
+static size_t
+per_stream_count(const struct sg_worker *w)
+{
+	size_t n = w->tenants.n;
+
+	return n > 0 && (size_t)w->opts->batch / n > MIN_PER_STREAM ? (size_t)w->opts->batch / n
+	                                                            : (size_t)MIN_PER_STREAM;
+}
+
 /* XREADGROUP GROUP <g> <consumer> COUNT <n> BLOCK <ms> STREAMS <streams...> <ids...>. */
 static redisReply *
 read_entries(struct sg_worker *w)
@@ -45,10 +55,7 @@ read_entries(struct sg_worker *w)
 	if (argv == NULL || argvlen == NULL) {
 		goto cleanup;
 	}
-	/* --batch is shared by the streams: one read holds about that many entries */
-	snprintf(count, sizeof(count), "%zu",
-	         n > 0 && (size_t)w->opts->batch / n > MIN_PER_STREAM ? (size_t)w->opts->batch / n
-	                                                              : (size_t)MIN_PER_STREAM);
+	snprintf(count, sizeof(count), "%zu", per_stream_count(w));
 	snprintf(block, sizeof(block), "%d", w->opts->block_ms);
 	const char *head[] = {"XREADGROUP", "GROUP", SG_GROUP, w->opts->consumer, "COUNT",
 	                      count,        "BLOCK", block,    "STREAMS"};
@@ -116,39 +123,37 @@ recreate_groups(struct sg_worker *w)
 }
 
 /*
- * --linger-ms: while reads of new entries come back small (under half of
- * --batch), the next one waits until linger has passed since the last one
- * started, so each read, and the unit it is merged into, holds what
- * arrived meanwhile: with a live stream, many small units cost Redis far
- * more per event than a few larger ones (their events share fewer hours,
- * days, stores, products). A backlog is read at once: its reads are full.
+ * --linger-ms: while reads of new entries come back short (no stream gave
+ * as many entries as it was asked for), the next one waits until linger has
+ * passed since the last one started, so each read, and the unit it is
+ * merged into, holds what arrived meanwhile: with a live stream, many small
+ * units cost Redis far more per event than a few larger ones (their events
+ * share fewer hours, days, stores, products). A stream with a backlog fills
+ * its count, and then the next read follows at once.
  */
 static void
 linger(struct sg_worker *w)
 {
 	int64_t wait_us = w->last_read_us + (int64_t)w->opts->linger_ms * 1000 - time_mono_us();
 
-	if (w->opts->linger_ms > 0 && all_new(&w->tenants) &&
-	    w->last_read_n < (size_t)w->opts->batch / 2 && wait_us > 0) {
+	if (w->opts->linger_ms > 0 && all_new(&w->tenants) && !w->last_read_full && wait_us > 0) {
 		rconn_sleep_ms((int)((wait_us + 999) / 1000), w->stop);
 	}
 }
 
-/* Entries of an XREADGROUP reply. */
-static size_t
-reply_entries(const redisReply *r)
+/* Whether some stream of an XREADGROUP reply gave count entries (it may hold more). */
+static int
+reply_full(const redisReply *r, size_t count)
 {
-	size_t n = 0;
-
 	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
 		const redisReply *s = r->element[i];
 
 		if (s->type == REDIS_REPLY_ARRAY && s->elements == 2 &&
-		    s->element[1]->type == REDIS_REPLY_ARRAY) {
-			n += s->element[1]->elements;
+		    s->element[1]->type == REDIS_REPLY_ARRAY && s->element[1]->elements >= count) {
+			return 1;
 		}
 	}
-	return n;
+	return 0;
 }
 
 /* Reads one batch from every stream and applies it. Returns 0 or SG_EUNAVAIL. */
@@ -156,6 +161,7 @@ static int
 worker_step(struct sg_worker *w)
 {
 	int fresh = all_new(&w->tenants);
+	size_t count = per_stream_count(w);
 	int64_t start = 0;
 	redisReply *r = NULL;
 	int rc = 0;
@@ -165,7 +171,7 @@ worker_step(struct sg_worker *w)
 	r = read_entries(w);
 	if (fresh && r != NULL) {
 		w->last_read_us = start;
-		w->last_read_n = reply_entries(r);
+		w->last_read_full = reply_full(r, count);
 	}
 
 	if (r == NULL) {

@@ -67,7 +67,7 @@ struct sg_worker {
 	char nonce[17];                    /* random per process: unit names never collide */
 	int64_t clock_offset_ms;           /* Redis TIME - this host's clock (journal times) */
 	int64_t last_read_us;              /* monotonic start of the last read of new entries */
-	size_t last_read_n;                /* entries it returned */
+	int last_read_full;                /* some stream gave all it was asked for */
 };
 
 /* Prepares an empty batch; allocates nothing. */
