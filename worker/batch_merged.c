@@ -347,15 +347,12 @@ unit_send_chunked(struct sg_worker *w, struct wave *wv, struct unit *u, struct s
 	freeReplyObject(r);
 	wv->nread++; /* this unit's */
 	for (size_t i = 0; staged && i < u->chunks; i++) {
-		if (journal_chunk_append(w, tenant, chunk_name(u, i, chunk, sizeof(chunk))) < 0 ||
-		    (r = rconn_reply(&w->rc)) == NULL) {
-			return SG_EUNAVAIL;
-		}
-		if (journal_chunk_result(w, tenant, chunk, r) == SG_EUNAVAIL) {
+		if (journal_chunk_run(w, tenant, chunk_name(u, i, chunk, sizeof(chunk))) == SG_EUNAVAIL) {
+			if (!rconn_ok(&w->rc)) {
+				return SG_EUNAVAIL; /* the sweep after the reconnect takes them */
+			}
 			u->chunks_left = 1; /* still filed: chunks_retry after the wave */
-			*wv->reload |= rconn_is_error(r, "NOSCRIPT");
 		}
-		freeReplyObject(r);
 	}
 	return 0;
 }
@@ -481,67 +478,30 @@ unit_result_merged(struct sg_worker *w, struct unit *u, const redisReply *r, int
 }
 
 /*
- * Reads the "chunk" replies of a chunked unit (its stage may have been
- * refused: then nothing was filed and they are "gone"). One that came back
- * with an error reply (NOSCRIPT after a script flush, OOM, READONLY, ...)
- * is still filed: u->chunks_left, retried after the wave (chunks_retry).
+ * Runs again, one at a time, the chunks of the units that had one come back
+ * unapplied (an error reply: OOM, a replica, ...; "chunk" is idempotent, the
+ * applied ones answer "gone"). What still fails stays filed for the sweep.
+ * Order: what refused a chunk refused the rest of the wave too, which the
+ * next wave sends again, after these; only a refusal that came and went
+ * within one wave lets a later unit of the wave land first.
  */
 static int
-unit_chunk_replies(struct sg_worker *w, struct unit *u, int *reload)
+chunks_retry(struct sg_worker *w, struct wave *wv)
 {
-	const char *tenant = w->batch.v[u->from].tenant->id;
 	char chunk[SG_JOURNAL_UNIT_MAX + 24];
-	redisReply *r = NULL;
-
-	for (size_t i = 0; i < u->chunks; i++) {
-		if ((r = rconn_reply(&w->rc)) == NULL) {
-			return SG_EUNAVAIL;
-		}
-		if (journal_chunk_result(w, tenant, chunk_name(u, i, chunk, sizeof(chunk)), r) ==
-		    SG_EUNAVAIL) {
-			u->chunks_left = 1;
-			*reload |= rconn_is_error(r, "NOSCRIPT");
-		}
-		freeReplyObject(r);
-	}
-	return 0;
-}
-
-/*
- * Sends again every chunk of the units that had one come back unapplied
- * ("chunk" is idempotent: the applied ones answer "gone"), once, after
- * reloading the script if it was flushed. What still fails stays filed for
- * the sweep. Order: what refused a chunk (a flushed script, OOM, a replica)
- * refused the rest of the wave too, which the next wave sends again, after
- * these; only a refusal that came and went within one wave lets a later
- * unit of the wave land first.
- */
-static int
-chunks_retry(struct sg_worker *w, struct wave *wv, int *reload)
-{
 	int rc = 0;
 
-	if (*reload && rconn_load_script(&w->rc) == 0) {
-		*reload = 0;
-	}
 	for (size_t k = 0; k < wv->nu && rc == 0; k++) {
 		struct unit *u = &wv->units[k];
-		char chunk[SG_JOURNAL_UNIT_MAX + 24];
 
 		for (size_t i = 0; u->chunks_left && i < u->chunks && rc == 0; i++) {
-			rc = journal_chunk_append(w, w->batch.v[u->from].tenant->id,
-			                          chunk_name(u, i, chunk, sizeof(chunk)));
+			rc = journal_chunk_run(w, w->batch.v[u->from].tenant->id,
+			                       chunk_name(u, i, chunk, sizeof(chunk)));
+			rc = rc == SG_EUNAVAIL && !rconn_ok(&w->rc) ? rc : 0;
 		}
+		u->chunks_left = 0;
 	}
-	for (size_t k = 0; k < wv->nu && rc == 0; k++) {
-		struct unit *u = &wv->units[k];
-
-		if (u->chunks_left) {
-			u->chunks_left = 0;
-			rc = unit_chunk_replies(w, u, reload);
-		}
-	}
-	return rc < 0 ? SG_EUNAVAIL : 0;
+	return rc;
 }
 
 /* Reads the replies of one unit. */
@@ -623,7 +583,7 @@ wave_run(struct sg_worker *w, struct wave *wv, const struct sg_range *runs, size
 	}
 	for (size_t k = 0; k < wv->nu && rc == 0; k++) {
 		if (wv->units[k].chunks_left) {
-			return chunks_retry(w, wv, reload);
+			return chunks_retry(w, wv);
 		}
 	}
 	return rc;

@@ -14,8 +14,8 @@
  * maintenance (journal_sweep_tenant) applies the chunks older than
  * --claim-idle-ms, by which time their stager is presumed gone, and at once
  * those of an earlier life of itself (same consumer name, another nonce:
- * a restarted worker). Applying a chunk twice is impossible either way: the
- * second run finds it gone.
+ * a restarted worker) and, after a reconnect, its own. Applying a chunk
+ * twice is impossible either way: the second run finds it gone.
  *
  * Chunk names: "<unit>:<i>", unit = "<unix ms>-<consumer>-<nonce>-<counter>":
  * the time on Redis' clock (TIME, read at every maintenance), so hosts'
@@ -117,9 +117,9 @@ journal_chunk_result(struct sg_worker *w, const char *tenant, const char *name,
 			          tenant, "chunk", name, NULL);
 			return SG_EINVAL;
 		}
-		return 0; /* "ok", or "gone": applied by someone else, or never filed */
+		return strcmp(r->str, "gone") == 0; /* gone: applied by someone else, or never filed */
 	}
-	log_warn("journal chunk not applied (left for the sweep)", "tenant", tenant, "chunk", name,
+	log_warn("journal chunk not applied", "tenant", tenant, "chunk", name,
 	         "err", r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply", NULL);
 	return SG_EUNAVAIL;
 }
@@ -135,46 +135,85 @@ chunk_stamp(const char *name)
 }
 
 /*
- * 1 when chunk name was filed by an earlier life of this worker: its
- * consumer name with another nonce ("<ms>-<consumer>-<nonce>-<n>:<i>").
- * A consumer name belongs to one live process (the consumer group relies
- * on that too), so that life has ended: no need to wait --claim-idle-ms.
+ * Whether chunk name was filed by this worker: "<ms>-<consumer>-<nonce>-
+ * <counter>:<i>", parsed from the right (a consumer name may hold '-'),
+ * the consumer compared whole. *past is set when the nonce is another one:
+ * an earlier life of this worker (a consumer name belongs to one live
+ * process; the consumer group relies on that too).
  */
 static int
-chunk_of_my_past(const struct sg_worker *w, const char *name)
+chunk_is_mine(const struct sg_worker *w, const char *name, int *past)
 {
-	const char *p = strchr(name, '-');
+	const char *colon = strrchr(name, ':');
+	const char *dash = NULL;
+	const char *nonce = NULL;
+	const char *consumer = strchr(name, '-');
 	size_t cl = strlen(w->opts->consumer);
-	size_t hex = 0;
 
-	if (p == NULL || strncmp(p + 1, w->opts->consumer, cl) != 0 || p[1 + cl] != '-') {
+	if (colon == NULL || consumer == NULL) {
 		return 0;
 	}
-	p += 2 + cl;
-	while (hex < 16 && isxdigit((unsigned char)p[hex])) {
-		hex++;
+	for (dash = colon; dash > name && dash[-1] != '-'; dash--) {
 	}
-	return hex == 16 && p[16] == '-' && strncmp(p, w->nonce, 16) != 0;
+	if (dash - name < 18 || dash == colon) { /* "-<16 hex>-" before the counter */
+		return 0;
+	}
+	nonce = dash - 17;
+	for (int i = 0; i < 16; i++) {
+		if (!isxdigit((unsigned char)nonce[i])) {
+			return 0;
+		}
+	}
+	if (nonce[-1] != '-' || (size_t)(nonce - 1 - (consumer + 1)) != cl ||
+	    strncmp(consumer + 1, w->opts->consumer, cl) != 0) {
+		return 0;
+	}
+	*past = strncmp(nonce, w->nonce, 16) != 0;
+	return 1;
 }
 
-/* Whether the sweep applies chunk name now. */
+/*
+ * Whether the sweep applies chunk name now: filed --claim-idle-ms ago
+ * (its worker presumed gone), by an earlier life of this worker, or by
+ * this one when own is set (after a reconnect: what it had in flight).
+ */
 static int
-chunk_due(const struct sg_worker *w, const char *name, int64_t before)
+chunk_due(const struct sg_worker *w, const char *name, int64_t before, int own)
 {
 	int64_t ms = name != NULL ? chunk_stamp(name) : -1;
+	int past = 0;
 
-	return ms >= 0 && (ms < before || chunk_of_my_past(w, name));
+	return ms >= 0 && (ms < before || (chunk_is_mine(w, name, &past) && (past || own)));
 }
 
 int
-journal_sweep_tenant(struct sg_worker *w, struct sg_tenant *t)
+journal_chunk_run(struct sg_worker *w, const char *tenant, const char *name)
+{
+	redisReply *r = NULL;
+	int rc = 0;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (journal_chunk_append(w, tenant, name) < 0 || (r = rconn_reply(&w->rc)) == NULL) {
+			return SG_EUNAVAIL;
+		}
+		rc = journal_chunk_result(w, tenant, name, r);
+		if (rc != SG_EUNAVAIL || !rconn_is_error(r, "NOSCRIPT") || attempt > 0 ||
+		    rconn_load_script(&w->rc) < 0) {
+			freeReplyObject(r);
+			return rc;
+		}
+		freeReplyObject(r); /* the script was flushed: loaded again, once more */
+	}
+	return rc;
+}
+
+int
+journal_sweep_tenant(struct sg_worker *w, struct sg_tenant *t, int own)
 {
 	char journal[SG_KEY_MAX];
 	int64_t before = redis_now_ms(w) - w->opts->claim_idle_ms;
 	redisReply *keys = NULL;
-	redisReply *r = NULL;
 	int rc = 0;
-	size_t sent = 0;
 
 	if (keys_tenant(journal, sizeof(journal), t->id, "journal") == 0) {
 		return 0;
@@ -182,31 +221,19 @@ journal_sweep_tenant(struct sg_worker *w, struct sg_tenant *t)
 	if ((keys = rconn_callv(&w->rc, "HKEYS", journal, NULL)) == NULL) {
 		return SG_EUNAVAIL;
 	}
+	/* one at a time: pipelined, Redis would run them back to back */
 	for (size_t i = 0; keys->type == REDIS_REPLY_ARRAY && i < keys->elements && rc == 0; i++) {
-		if (chunk_due(w, keys->element[i]->str, before)) {
-			rc = journal_chunk_append(w, t->id, keys->element[i]->str);
-			sent += rc == 0;
-		}
-	}
-	for (size_t i = 0, k = 0; k < sent; i++) {
 		const char *name = keys->element[i]->str;
 
-		if (!chunk_due(w, name, before)) {
+		if (!chunk_due(w, name, before, own)) {
 			continue;
 		}
-		k++;
-		if ((r = rconn_reply(&w->rc)) == NULL) {
-			rc = SG_EUNAVAIL;
-			break;
+		rc = journal_chunk_run(w, t->id, name);
+		if (rc == 0) {
+			log_info("journal chunk swept", "tenant", t->id, "chunk", name, NULL);
 		}
-		if (journal_chunk_result(w, t->id, name, r) == 0) {
-			log_info("journal chunk of a stopped worker applied", "tenant", t->id, "chunk",
-			         name, NULL);
-		} else if (rconn_is_error(r, "NOSCRIPT")) {
-			rconn_load_script(&w->rc); /* the next sweep retries */
-		}
-		freeReplyObject(r);
+		rc = rc == SG_EUNAVAIL && !rconn_ok(&w->rc) ? rc : 0;
 	}
 	freeReplyObject(keys);
-	return rc == SG_EUNAVAIL ? rc : 0;
+	return rc;
 }

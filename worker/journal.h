@@ -35,17 +35,27 @@ int journal_unit_name(struct sg_worker *w, char *out, size_t outlen);
 int journal_chunk_append(struct sg_worker *w, const char *tenant, const char *name);
 
 /*
- * Takes a "chunk" reply (logged unless applied). Returns 0 when the chunk is
- * applied or gone, SG_EINVAL when it failed (now in the dead-letter stream),
- * SG_EUNAVAIL when it is still filed (an error reply: left for the sweep).
+ * Takes a "chunk" reply (logged unless applied). Returns 0 when this run
+ * applied the chunk, 1 when it was gone (applied before, or never filed),
+ * SG_EINVAL when it failed (now in the dead-letter stream), SG_EUNAVAIL when
+ * it is still filed (an error reply).
  */
 int journal_chunk_result(struct sg_worker *w, const char *tenant, const char *name,
                          const struct redisReply *r);
 
 /*
- * Applies the chunks of tenant t filed more than --claim-idle-ms ago (their
- * worker stopped between stage and chunks). Returns 0 or SG_EUNAVAIL.
+ * Runs the "chunk" EVALSHA of chunk name and reads its reply (loading the
+ * script again once on NOSCRIPT). Nothing else may be in flight. Returns
+ * as journal_chunk_result, or SG_EUNAVAIL when the connection broke.
  */
-int journal_sweep_tenant(struct sg_worker *w, struct sg_tenant *t);
+int journal_chunk_run(struct sg_worker *w, const char *tenant, const char *name);
+
+/*
+ * Applies, one run at a time, the chunks of tenant t filed more than
+ * --claim-idle-ms ago (their worker stopped between stage and chunks), those
+ * of an earlier life of this worker, and with own set (after a reconnect)
+ * its own. Returns 0 or SG_EUNAVAIL.
+ */
+int journal_sweep_tenant(struct sg_worker *w, struct sg_tenant *t, int own);
 
 #endif

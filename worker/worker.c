@@ -199,12 +199,14 @@ static int
 worker_maintain(struct sg_worker *w)
 {
 	int rc = journal_clock_sync(w);
+	int own = w->sweep_own;
 
 	for (size_t i = 0; i < w->tenants.n && rc == 0 && !*w->stop; i++) {
 		rc = reclaim_tenant(w, &w->tenants.v[i]);
 		rc = rc ? rc : trim_tenant(w, &w->tenants.v[i]);
-		rc = rc ? rc : journal_sweep_tenant(w, &w->tenants.v[i]);
+		rc = rc ? rc : journal_sweep_tenant(w, &w->tenants.v[i], own);
 	}
+	w->sweep_own = rc == 0 && !*w->stop ? 0 : w->sweep_own;
 	return rc;
 }
 
@@ -261,6 +263,8 @@ worker_run(const struct sg_worker_opts *opts, volatile sig_atomic_t *stop)
 			tenants_rewind(
 			    &w.tenants); /* what we had read and not acked is ours again */
 			next_refresh = 0;
+			next_maintain = 0; /* and the chunks it had in flight are swept */
+			w.sweep_own = 1;
 		}
 		worker_turn(&w, &next_refresh, &next_maintain);
 	}

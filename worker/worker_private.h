@@ -68,6 +68,7 @@ struct sg_worker {
 	int64_t clock_offset_ms;           /* Redis TIME - this host's clock (journal times) */
 	int64_t last_read_us;              /* monotonic start of the last read of new entries */
 	int last_read_full;                /* some stream gave all it was asked for */
+	int sweep_own;                     /* next sweep: own chunks too (after a reconnect) */
 };
 
 /* Prepares an empty batch; allocates nothing. */

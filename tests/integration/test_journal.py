@@ -10,6 +10,7 @@ import os
 import random
 import re
 import struct
+import time
 
 from harness import RedisError, Stack, check, check_eq, note, timeout, wait_until
 from test_resilience import _backlog, _check_exact
@@ -137,14 +138,19 @@ def test_restarted_worker_sweeps_its_own_chunks_at_once():
         now_ms = int(sec) * 1000 + int(usec) // 1000
         chunk1 = _mp([pre + "r:test:p", "I", 1, "f", "1"])
         chunk2 = _mp([pre + "r:test:q", "I", 1, "f", "2"])
-        mine = "%d-test-%s-7" % (now_ms, "0123456789abcdef")     # consumer "test", an earlier life
-        other = "%d-elsewhere-%s-7" % (now_ms, "fedcba9876543210")  # another live consumer
-        for unit, q in ((mine, 800001), (other, 800002)):
+        mine = "%d-test-%s-7" % (now_ms, "0123456789abcdef")  # consumer "test", an earlier life
+        # other live consumers, some whose names start like "test-<nonce>-"
+        others = ["%d-elsewhere-%s-7" % (now_ms, "fedcba9876543210"),
+                  "%d-test-0-%s-7" % (now_ms, "fedcba9876543210"),
+                  "%d-test-0123456789abcdef-1-%s-7" % (now_ms, "aaaaaaaaaaaaaaaa")]
+        for q, unit in enumerate([mine] + others, 800001):
             check_eq(_cmd(st, "EVALSHA", sha, 2, applied, journal, "stage", 1, q, unit, pre, chunk1, chunk2),
                      "ok", "stage of %s" % unit)
         st.processes = 1
         st.start_worker(consumer="test")  # default --claim-idle-ms: 30 s
         wait_until(lambda: _cmd(st, "HEXISTS", journal, mine + ":2") == 0, 10, 0.1,
                    what="own earlier chunk swept at start")
+        time.sleep(0.5)
         check_eq(_cmd(st, "HGET", pre + "r:test:q", "f"), "2", "own earlier chunk applied once")
-        check_eq(_cmd(st, "HEXISTS", journal, other + ":2"), 1, "another consumer's fresh chunk left alone")
+        for unit in others:
+            check_eq(_cmd(st, "HEXISTS", journal, unit + ":2"), 1, "fresh chunk of another consumer (%s)" % unit)
