@@ -548,12 +548,43 @@ mp_text(struct sg_mp_reader *r, char *out, size_t outlen)
 	return 0;
 }
 
-/* Runs the msgpack groups of a "batch" EVALSHA. Returns 0, or -1 when malformed. */
+/* Keys seen in the chunks of one chunked plan, and the chunk of each. */
+struct chunk_keys {
+	char name[512][128];
+	int chunk[512];
+	size_t n;
+};
+
+/* Records that key is in chunk; -1 when it was in another one (a key's ops split). */
 static int
-db_run_groups(struct db *d, const char *const *keys, int nkeys, const char *blob, size_t len)
+chunk_key(struct chunk_keys *seen, const char *key, int chunk)
+{
+	size_t k = 0;
+
+	while (k < seen->n && strcmp(seen->name[k], key) != 0) {
+		k++;
+	}
+	if (k == seen->n && k < 512) {
+		snprintf(seen->name[k], sizeof(seen->name[k]), "%s", key);
+		seen->chunk[seen->n++] = chunk;
+		return 0;
+	}
+	return k < 512 && seen->chunk[k] == chunk ? 0 : -1;
+}
+
+/*
+ * Runs msgpack groups with a fresh guard: of a "batch" EVALSHA (keys: the
+ * names of its KEYS, groups give an index), or of a chunk (keys NULL:
+ * groups name the key in full, under the tenant, each in chunk only, seen
+ * records them). Returns 0, or -1 when malformed.
+ */
+static int
+db_run_groups(struct db *d, const char *const *keys, int nkeys, const char *blob, size_t len,
+              struct chunk_keys *seen, int chunk)
 {
 	struct sg_mp_reader r;
-	char code[4], field[256], value[512];
+	char name[128], code[4], field[256], value[512];
+	const char *key = NULL;
 	int64_t k = 0, m = 0;
 	uint32_t n = 0;
 	int guard = 1;
@@ -563,8 +594,16 @@ db_run_groups(struct db *d, const char *const *keys, int nkeys, const char *blob
 		return -1;
 	}
 	for (uint32_t i = 0; i < n; i += 3 + 2 * (uint32_t)m) {
-		if (mp_read_int(&r, &k) < 0 || k < 3 || k > nkeys || mp_text(&r, code, 4) < 0 ||
-		    strlen(code) != 1 || mp_read_int(&r, &m) < 0 || m < 1) {
+		if (keys != NULL) {
+			key = mp_read_int(&r, &k) < 0 || k < 3 || k > nkeys ? NULL : keys[k - 1];
+		} else {
+			key = mp_text(&r, name, sizeof(name)) < 0 || strncmp(name, "sg:{acme}:", 10) != 0 ||
+			              chunk_key(seen, name, chunk) < 0
+			          ? NULL
+			          : name + 10;
+		}
+		if (key == NULL || mp_text(&r, code, 4) < 0 || strlen(code) != 1 ||
+		    mp_read_int(&r, &m) < 0 || m < 1) {
 			return -1;
 		}
 		for (int64_t j = 0; j < m; j++) {
@@ -572,7 +611,7 @@ db_run_groups(struct db *d, const char *const *keys, int nkeys, const char *blob
 			    mp_text(&r, value, sizeof(value)) < 0) {
 				return -1;
 			}
-			db_op(d, &guard, code[0], keys[k - 1], field, value);
+			db_op(d, &guard, code[0], key, field, value);
 		}
 	}
 	return mp_remaining(&r) == 0 ? 0 : -1;
@@ -603,7 +642,7 @@ db_run(struct db *d, struct sg_plan *p)
 		int nq = atoi(args[1]);
 
 		return argc == 3 + nkeys + 3 + nq ? db_run_groups(d, keys, nkeys, args[2 + nq],
-		                                                  argvlen[3 + nkeys + 2 + nq])
+		                                                  argvlen[3 + nkeys + 2 + nq], NULL, 0)
 		                                  : -1;
 	}
 	for (int i = 5; i + 3 < argc - 3 - nkeys; i += 4) {
@@ -1024,56 +1063,6 @@ random_state(struct db *a, struct db *b, uint64_t *s)
 	}
 }
 
-/* Keys seen in the chunks of one chunked plan, and the chunk of each. */
-struct chunk_keys {
-	char name[512][128];
-	int chunk[512];
-	size_t n;
-};
-
-/*
- * Runs one chunk (groups naming keys in full, a fresh guard, as a "chunk"
- * run of apply.lua does). Returns 0, or -1 when malformed, when a key is
- * not the tenant's or when a key was in another chunk.
- */
-static int
-db_run_chunk(struct db *d, const char *blob, size_t len, int chunk, struct chunk_keys *seen)
-{
-	struct sg_mp_reader r;
-	char key[128], code[4], field[256], value[512];
-	int64_t m = 0;
-	uint32_t n = 0;
-	int guard = 1;
-	size_t k = 0;
-
-	mp_reader_init(&r, blob, len);
-	if (mp_read_array(&r, &n) < 0) {
-		return -1;
-	}
-	for (uint32_t i = 0; i < n; i += 3 + 2 * (uint32_t)m) {
-		if (mp_text(&r, key, sizeof(key)) < 0 || strncmp(key, "sg:{acme}:", 10) != 0 ||
-		    mp_text(&r, code, 4) < 0 || strlen(code) != 1 || mp_read_int(&r, &m) < 0 || m < 1) {
-			return -1;
-		}
-		for (k = 0; k < seen->n && strcmp(seen->name[k], key) != 0; k++) {
-		}
-		if (k == seen->n && k < 512) {
-			snprintf(seen->name[k], sizeof(seen->name[k]), "%s", key);
-			seen->chunk[seen->n++] = chunk;
-		} else if (k == 512 || seen->chunk[k] != chunk) {
-			return -1; /* a key's ops split over two chunks */
-		}
-		for (int64_t j = 0; j < m; j++) {
-			if (mp_text(&r, field, sizeof(field)) < 0 ||
-			    mp_text(&r, value, sizeof(value)) < 0) {
-				return -1;
-			}
-			db_op(d, &guard, code[0], key + 10, field, value);
-		}
-	}
-	return mp_remaining(&r) == 0 ? 0 : -1;
-}
-
 /*
  * Runs a merged plan as a chunked unit: plan_chunks with max_ops, the
  * "stage" argument vector, then every chunk, in forward or reverse order
@@ -1100,7 +1089,7 @@ db_run_chunked(struct db *d, struct sg_plan *p, size_t max_ops, int reverse)
 	for (int c = 0; c < nc; c++) {
 		int i = reverse ? nc - 1 - c : c;
 
-		if (db_run_chunk(d, argv[first + i], argvlen[first + i], i, &seen) != 0) {
+		if (db_run_groups(d, NULL, 0, argv[first + i], argvlen[first + i], &seen, i) != 0) {
 			return -1;
 		}
 	}
