@@ -554,17 +554,17 @@ wave_end(const struct sg_batch *b, size_t from, size_t run_end)
 
 /*
  * One wave: the part of every tenant run wave_end allows, queued in order
- * (one pipeline), then the replies read. Returns 0 or SG_EUNAVAIL.
+ * (one pipeline), then the replies read; *wv->reload set on NOSCRIPT.
+ * Returns 0 or SG_EUNAVAIL.
  */
 static int
-wave_run(struct sg_worker *w, struct wave *wv, const struct sg_range *runs, size_t nr, int *reload)
+wave_run(struct sg_worker *w, struct wave *wv, const struct sg_range *runs, size_t nr)
 {
 	struct sg_batch *b = &w->batch;
 	int rc = 0;
 
 	wv->nu = 0;
 	wv->nread = 0;
-	wv->reload = reload;
 	for (size_t k = 0; k < nr; k++) {
 		size_t i = runs[k].from;
 
@@ -579,7 +579,7 @@ wave_run(struct sg_worker *w, struct wave *wv, const struct sg_range *runs, size
 		rc = run_send(w, wv, &wv->runs[k]);
 	}
 	for (; wv->nread < wv->nu && rc == 0; wv->nread++) {
-		rc = unit_replies(w, &wv->units[wv->nread], reload);
+		rc = unit_replies(w, &wv->units[wv->nread], wv->reload);
 	}
 	for (size_t k = 0; k < wv->nu && rc == 0; k++) {
 		if (wv->units[k].chunks_left) {
@@ -646,7 +646,7 @@ batch_apply_merged(struct sg_worker *w)
 			break;
 		}
 		reload = 0;
-		rc = wave_run(w, &wv, runs, wv.nr, &reload);
+		rc = wave_run(w, &wv, runs, wv.nr);
 	}
 done:
 	free(runs);

@@ -39,9 +39,9 @@ per_stream_count(const struct sg_worker *w)
 	                                                            : (size_t)MIN_PER_STREAM;
 }
 
-/* XREADGROUP GROUP <g> <consumer> COUNT <n> BLOCK <ms> STREAMS <streams...> <ids...>. */
+/* XREADGROUP GROUP <g> <consumer> COUNT <per_stream> BLOCK <ms> STREAMS <streams...> <ids...>. */
 static redisReply *
-read_entries(struct sg_worker *w)
+read_entries(struct sg_worker *w, size_t per_stream)
 {
 	size_t n = w->tenants.n;
 	const char **argv = calloc(9 + 2 * n, sizeof(*argv));
@@ -55,7 +55,7 @@ read_entries(struct sg_worker *w)
 	if (argv == NULL || argvlen == NULL) {
 		goto cleanup;
 	}
-	snprintf(count, sizeof(count), "%zu", per_stream_count(w));
+	snprintf(count, sizeof(count), "%zu", per_stream);
 	snprintf(block, sizeof(block), "%d", w->opts->block_ms);
 	const char *head[] = {"XREADGROUP", "GROUP", SG_GROUP, w->opts->consumer, "COUNT",
 	                      count,        "BLOCK", block,    "STREAMS"};
@@ -168,7 +168,7 @@ worker_step(struct sg_worker *w)
 
 	linger(w);
 	start = time_mono_us();
-	r = read_entries(w);
+	r = read_entries(w, count);
 	if (fresh && r != NULL) {
 		w->last_read_us = start;
 		w->last_read_full = reply_full(r, count);
