@@ -231,16 +231,23 @@ call_done(struct redisReply *reply, void *data, const char *errstr)
 	call_fail(c, transient ? 503 : 500);
 }
 
-/* "sg:{tenant}:<name><suffix>" in the queue's key arena, into argv slot i. */
+/* "sg:{tenant}:<name><suffix>" in the queue's key arena (*len set), or NULL. */
+static const char *
+key_dup(struct sg_ingest_queue *q, const char *tenant, const char *name, const char *suffix,
+	size_t *len)
+{
+	char k[SG_KEY_MAX];
+
+	*len = keys_tenant2(k, sizeof(k), tenant, name, suffix ? suffix : "");
+	return *len ? arena_strndup(&q->keys, k, *len) : NULL;
+}
+
+/* The same key into argv slot i. */
 static int
 set_key(struct sg_ingest_queue *q, size_t i, const char *tenant, const char *name,
 	const char *suffix)
 {
-	char k[SG_KEY_MAX];
-	size_t n = keys_tenant2(k, sizeof(k), tenant, name, suffix ? suffix : "");
-
-	q->argv[i] = n ? arena_strndup(&q->keys, k, n) : NULL;
-	q->argvlen[i] = n;
+	q->argv[i] = key_dup(q, tenant, name, suffix, &q->argvlen[i]);
 	return q->argv[i] ? 0 : -1;
 }
 
@@ -273,28 +280,38 @@ encode_all(struct sg_buf *enc, const struct call *c, size_t *off)
 	size_t i;
 
 	buf_clear(enc);
-	for (i = 0; i <= c->n; i++) {
+	for (i = 0; i < c->n; i++) {
 		off[i] = enc->len;
-		if (i < c->n && event_encode(c->slot[i].it->ev, enc) != 0) {
+		if (event_encode(c->slot[i].it->ev, enc) != 0) {
 			return -1;
 		}
 	}
+	off[c->n] = enc->len;
 	return 0;
 }
 
+/* The tenant key, built once per call: the stand-in for a profile that need not exist. */
+struct tenant_key {
+	const char *s;
+	size_t len;
+};
+
 /* KEYS[6 + 2i..]: store and profile (or tenant) key; ARGV[3 + 4i..]: the event. */
 static int
-args_event(struct sg_ingest_queue *q, const char *tenant, const struct slot *s, size_t i,
-	   size_t nkeys, const char *mp, size_t mplen)
+args_event(struct sg_ingest_queue *q, const char *tenant, const struct tenant_key *tk,
+	   const struct slot *s, size_t i, size_t nkeys, const char *mp, size_t mplen)
 {
 	const struct sg_ingest_item *it = s->it;
 	const struct sg_event *ev = it->ev;
 	size_t a = nkeys + 2 + 4 * i;
 	const char *ext = ev->external_id ? ev->external_id : "";
 
-	if (set_key(q, 5 + 2 * i, tenant, "store:", ev->store_id) != 0 ||
-	    set_key(q, 6 + 2 * i, tenant, it->check_profile ? "profile:" : "tenant",
-		    it->check_profile ? ev->profile_id : NULL) != 0) {
+	if (set_key(q, 5 + 2 * i, tenant, "store:", ev->store_id) != 0) {
+		return -1;
+	}
+	if (!it->check_profile) {
+		set_arg(q, 6 + 2 * i, tk->s, tk->len);
+	} else if (set_key(q, 6 + 2 * i, tenant, "profile:", ev->profile_id) != 0) {
 		return -1;
 	}
 	set_arg(q, a, ev->id, strlen(ev->id));
@@ -315,6 +332,7 @@ build_args(struct sg_ingest_queue *q, const struct call *c, const char *idem_key
 	struct sg_buf *enc = &q->t->enc;
 	const char *tenant = c->slot[0].b->r->tenant;
 	size_t nk = 5 + 2 * c->n, off[EVENTS_PER_CALL + 1], i;
+	struct tenant_key tk = {NULL, 0};
 
 	arena_reset(&q->keys);
 	if (args_fixed(q, tenant, idem_key) != 0 || encode_all(enc, c, off) != 0) {
@@ -322,9 +340,19 @@ build_args(struct sg_ingest_queue *q, const struct call *c, const char *idem_key
 	}
 	set_arg(q, nk, idem_hash ? idem_hash : "", idem_hash ? strlen(idem_hash) : 0);
 	set_arg(q, nk + 1, IDEM_TTL_S, strlen(IDEM_TTL_S));
+	/* KEYS[5] is the tenant key unless it holds the idempotency record */
+	if (idem_key == NULL) {
+		tk.s = q->argv[4];
+		tk.len = q->argvlen[4];
+	} else {
+		tk.s = key_dup(q, tenant, "tenant", NULL, &tk.len);
+	}
+	if (tk.s == NULL) {
+		return -1;
+	}
+	/* every slot is of one tenant: queues are per tenant, a lone call has one request */
 	for (i = 0; i < c->n; i++) {
-		assert(strcmp(c->slot[i].b->r->tenant, tenant) == 0);
-		if (args_event(q, tenant, &c->slot[i], i, nk, enc->data + off[i],
+		if (args_event(q, tenant, &tk, &c->slot[i], i, nk, enc->data + off[i],
 			       off[i + 1] - off[i]) != 0) {
 			return -1;
 		}
@@ -353,13 +381,13 @@ call_send(struct call *c, const char *idem_key, const char *idem_hash)
 
 /*
  * A submission of n items of r, each event stamped (evt_ id, received
- * time, tenant). NULL when the thread has no ingest state or memory ran
- * out: then every item got 503 and done already ran.
+ * time, tenant). NULL when memory ran out: then every item got 503 and
+ * done already ran.
  */
 static struct batch *
 batch_start(struct sg_req *r, struct sg_ingest_item *items, size_t n, sg_ingest_done done)
 {
-	struct batch *b = r->thr->ingest ? arena_alloc(&r->arena, sizeof(*b)) : NULL;
+	struct batch *b = arena_alloc(&r->arena, sizeof(*b));
 	int64_t now = time_now_ms();
 	size_t i;
 
